@@ -1,0 +1,286 @@
+// The dispatcher: wakes on NOTIFY (WAKE) or its poll timer, claims at most as
+// many due rows as it has free send slots, spawns a delivery actor per row and
+// a webhook actor per endpoint, and hands finished outcomes to a writer that
+// records them in batches. On STOP it claims no more, gives in-flight sends
+// the grace period, releases what is left, and finishes once all is written.
+import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn, type AnyActorRef } from "xstate";
+import { type ClaimedDelivery, type DeliveryOutcome, deliveryMachine } from "./delivery.ts";
+import { type WebhookEvent, webhookMachine } from "./webhook.ts";
+
+export type DispatcherSettings = {
+  batchSize: number;
+  maxInFlight: number;
+  pollIntervalMs: number;
+  shutdownGraceMs: number;
+  /** Back-off before a failed result write is tried again. */
+  writeRetryMs: number;
+  schedule: readonly number[];
+  threshold: number;
+};
+
+/** A claim given back unsent (shutdown past its grace): due again at once, no attempt counted. */
+export type Release = { deliveryId: string; webhookId: string; attemptsBefore: number };
+
+export type ResultBatch = { outcomes: DeliveryOutcome[]; released: Release[] };
+
+/** What the database says about a webhook after a batch was recorded. */
+export type RecordedWebhook = { webhookId: string; consecutiveFailures: number; enabled: boolean; tripped: boolean };
+
+export type DispatcherEvent =
+  | { type: "WAKE" }
+  | { type: "STOP" }
+  | { type: "WEBHOOK.REENABLED"; webhookId: string };
+
+export type DispatcherEmitted =
+  | { type: "claimed"; count: number }
+  | { type: "outcome"; outcome: DeliveryOutcome }
+  | { type: "recorded"; webhooks: RecordedWebhook[]; outcomes: number; released: number }
+  | { type: "claimFailed"; error: unknown }
+  | { type: "writeFailed"; error: unknown };
+
+type Context = {
+  settings: DispatcherSettings;
+  inFlight: number;
+  /** Rows may be due that the last claim did not take: claim again when a slot frees. */
+  moreDue: boolean;
+  results: DeliveryOutcome[];
+  released: Release[];
+  writing: ResultBatch | null;
+};
+
+const webhookActorId = (webhookId: string) => `webhook:${webhookId}`;
+const deliveryActorId = (deliveryId: string) => `delivery:${deliveryId}`;
+const DELIVERY_DONE_PREFIX = "xstate.done.actor.delivery:";
+const DELIVERY_ERROR_PREFIX = "xstate.error.actor.delivery:";
+
+export const dispatcherMachine = setup({
+  types: {
+    context: {} as Context,
+    input: {} as DispatcherSettings,
+    events: {} as DispatcherEvent,
+    emitted: {} as DispatcherEmitted,
+  },
+  actors: {
+    delivery: deliveryMachine,
+    webhook: webhookMachine,
+    claim: fromPromise<ClaimedDelivery[], { limit: number }>(() => Promise.resolve([])),
+    recordOutcomes: fromPromise<RecordedWebhook[], ResultBatch>(() => Promise.resolve([])),
+  },
+  delays: {
+    pollInterval: ({ context }) => context.settings.pollIntervalMs,
+    shutdownGrace: ({ context }) => context.settings.shutdownGraceMs,
+    writeRetry: ({ context }) => context.settings.writeRetryMs,
+  },
+  guards: {
+    hasFreeSlots: ({ context }) => context.inFlight < context.settings.maxInFlight,
+    moreDueAndFreeSlots: ({ context }) => context.moreDue && context.inFlight < context.settings.maxInFlight,
+    nothingInFlight: ({ context }) => context.inFlight === 0,
+    hasResults: ({ context }) => context.results.length > 0 || context.released.length > 0,
+    intakeStopped: stateIn("#dispatcher.intake.stopped"),
+    stopWasRequested: stateIn("#dispatcher.intake.claiming.stopRequested"),
+    isDeliveryDone: ({ event }) => event.type.startsWith(DELIVERY_DONE_PREFIX),
+    isDeliveryError: ({ event }) => event.type.startsWith(DELIVERY_ERROR_PREFIX),
+  },
+  actions: {
+    markMoreDue: assign({ moreDue: true }),
+    startClaim: assign({ moreDue: false }),
+    startDeliveries: enqueueActions(({ context, event, enqueue, system }) => {
+      const rows = (event as unknown as { output: ClaimedDelivery[] }).output;
+      const limit = Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight);
+      const seen = new Set<string>();
+      for (const row of rows) {
+        const id = webhookActorId(row.webhookId);
+        if (!seen.has(id)) {
+          seen.add(id);
+          if (!system.get(id)) {
+            enqueue.spawnChild("webhook", {
+              id,
+              systemId: id,
+              input: { webhookId: row.webhookId, threshold: context.settings.threshold },
+            });
+          }
+          if (row.url !== null) {
+            enqueue.sendTo(id, {
+              type: "SYNC",
+              consecutiveFailures: row.consecutiveFailures,
+              enabled: row.webhookEnabled,
+            });
+          }
+        }
+        enqueue.spawnChild("delivery", {
+          id: deliveryActorId(row.id),
+          input: { delivery: row, schedule: context.settings.schedule },
+        });
+      }
+      enqueue.assign({
+        inFlight: context.inFlight + rows.length,
+        moreDue: context.moreDue || rows.length >= limit,
+      });
+      if (rows.length > 0) enqueue.emit({ type: "claimed", count: rows.length });
+    }),
+    collectOutcome: enqueueActions(({ context, event, enqueue, system }) => {
+      const outcome = (event as unknown as { output: DeliveryOutcome }).output;
+      // Appended in place: this runs once per delivery, and copying a
+      // growing array on every completion would make a flush quadratic.
+      context.results.push(outcome);
+      enqueue.assign({ inFlight: context.inFlight - 1 });
+      const webhook = system.get(webhookActorId(outcome.webhookId));
+      if (outcome.attempted && webhook) {
+        enqueue.sendTo(webhook, { type: outcome.status === "delivered" ? "SUCCEEDED" : "FAILED" });
+      }
+      enqueue.emit({ type: "outcome", outcome });
+    }),
+    // A delivery actor that threw is a bug; its claim stays until the
+    // crash-safety window ends, and the dispatcher carries on.
+    dropCrashedDelivery: assign({ inFlight: ({ context }) => context.inFlight - 1 }),
+    abandonInFlight: enqueueActions(({ context, enqueue, self }) => {
+      const released = [...context.released];
+      for (const child of Object.values(self.getSnapshot().children) as AnyActorRef[]) {
+        if (!child.id.startsWith("delivery:")) continue;
+        const { delivery } = child.getSnapshot().context as { delivery: ClaimedDelivery };
+        released.push({ deliveryId: delivery.id, webhookId: delivery.webhookId, attemptsBefore: delivery.attemptCount });
+        enqueue.stopChild(child);
+      }
+      enqueue.assign({ released, inFlight: 0 });
+    }),
+    takeBatch: assign(({ context }) => ({
+      writing: { outcomes: context.results, released: context.released },
+      results: [],
+      released: [],
+    })),
+    requeueBatch: assign(({ context }) => ({
+      results: [...(context.writing?.outcomes ?? []), ...context.results],
+      released: [...(context.writing?.released ?? []), ...context.released],
+      writing: null,
+    })),
+    syncWebhooks: enqueueActions(({ context, event, enqueue, system }) => {
+      const webhooks = (event as unknown as { output: RecordedWebhook[] }).output;
+      for (const w of webhooks) {
+        const ref = system.get(webhookActorId(w.webhookId));
+        const sync: WebhookEvent = { type: "SYNC", consecutiveFailures: w.consecutiveFailures, enabled: w.enabled };
+        if (ref) enqueue.sendTo(ref, sync);
+      }
+      enqueue.emit({
+        type: "recorded",
+        webhooks,
+        outcomes: context.writing?.outcomes.length ?? 0,
+        released: context.writing?.released.length ?? 0,
+      });
+      enqueue.assign({ writing: null });
+    }),
+    forwardReenable: enqueueActions(({ event, enqueue, system }) => {
+      if (event.type !== "WEBHOOK.REENABLED") return;
+      const ref = system.get(webhookActorId(event.webhookId));
+      if (ref) enqueue.sendTo(ref, { type: "REENABLED" });
+    }),
+  },
+}).createMachine({
+  id: "dispatcher",
+  context: ({ input }) => ({
+    settings: input,
+    inFlight: 0,
+    moreDue: true,
+    results: [],
+    released: [],
+    writing: null,
+  }),
+  type: "parallel",
+  on: {
+    "xstate.done.actor.*": { guard: "isDeliveryDone", actions: "collectOutcome" },
+    "xstate.error.actor.*": { guard: "isDeliveryError", actions: "dropCrashedDelivery" },
+    "WEBHOOK.REENABLED": { actions: "forwardReenable" },
+  },
+  states: {
+    intake: {
+      initial: "idle",
+      states: {
+        idle: {
+          always: { guard: "moreDueAndFreeSlots", target: "claiming" },
+          on: {
+            WAKE: { target: "idle", reenter: true, actions: "markMoreDue" },
+            STOP: "draining",
+          },
+          after: {
+            // When every slot is busy the timer only notes that rows may be
+            // due; the claim happens as soon as a slot frees.
+            pollInterval: { target: "idle", reenter: true, actions: "markMoreDue" },
+          },
+        },
+        claiming: {
+          entry: "startClaim",
+          initial: "active",
+          states: {
+            active: { on: { STOP: "stopRequested" } },
+            stopRequested: {},
+          },
+          on: { WAKE: { actions: "markMoreDue" } },
+          invoke: {
+            id: "claim",
+            src: "claim",
+            input: ({ context }) => ({
+              limit: Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
+            }),
+            onDone: [
+              { guard: "stopWasRequested", target: "draining", actions: "startDeliveries" },
+              { target: "idle", actions: "startDeliveries" },
+            ],
+            onError: [
+              {
+                guard: "stopWasRequested",
+                target: "draining",
+                actions: emit(({ event }) => ({ type: "claimFailed" as const, error: event.error })),
+              },
+              {
+                target: "idle",
+                actions: [
+                  assign({ moreDue: false }),
+                  emit(({ event }) => ({ type: "claimFailed" as const, error: event.error })),
+                ],
+              },
+            ],
+          },
+        },
+        draining: {
+          always: { guard: "nothingInFlight", target: "stopped" },
+          after: { shutdownGrace: { target: "stopped", actions: "abandonInFlight" } },
+        },
+        stopped: { type: "final" },
+      },
+    },
+    writer: {
+      initial: "idle",
+      states: {
+        idle: {
+          always: [
+            { guard: "hasResults", target: "flushing" },
+            { guard: and(["intakeStopped", not("hasResults")]), target: "closed" },
+          ],
+        },
+        flushing: {
+          entry: "takeBatch",
+          invoke: {
+            id: "record",
+            src: "recordOutcomes",
+            input: ({ context }) => context.writing!,
+            onDone: { target: "idle", actions: "syncWebhooks" },
+            onError: [
+              {
+                // Stopping with the database away: give up rather than hang.
+                // The claims run out and the rows are sent again later.
+                guard: "intakeStopped",
+                target: "closed",
+                actions: emit(({ event }) => ({ type: "writeFailed" as const, error: event.error })),
+              },
+              {
+                target: "backingOff",
+                actions: ["requeueBatch", emit(({ event }) => ({ type: "writeFailed" as const, error: event.error }))],
+              },
+            ],
+          },
+        },
+        backingOff: { after: { writeRetry: "idle" } },
+        closed: { type: "final" },
+      },
+    },
+  },
+});

@@ -1,0 +1,112 @@
+// Configuration from the environment (DESIGN §7). Every variable is validated
+// here, once, so a bad value stops start-up with one line naming it instead of
+// surfacing later as a confusing runtime failure.
+
+export type InspectTarget = { kind: "sky" } | { kind: "websocket"; url: string };
+
+export type Config = {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  host: string;
+  port: number;
+  apiToken: string | undefined;
+  retrySchedule: number[];
+  timeoutMs: number;
+  circuitBreakerThreshold: number;
+  claimBatchSize: number;
+  maxConcurrentSends: number;
+  claimTimeoutSecs: number;
+  pollIntervalMs: number;
+  shutdownGraceMs: number;
+  allowPrivateTargets: boolean;
+  inspect: InspectTarget | undefined;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, accepts: string, got: string) {
+    super(`${variable}: expected ${accepts}, got ${JSON.stringify(got)}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw.trim());
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = raw.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(value)) return true;
+  if (["false", "0", "no", "off"].includes(value)) return false;
+  throw new ConfigError(name, "true or false", raw);
+}
+
+function retrySchedule(env: Env): number[] {
+  const name = "STATEHOOK_RETRY_SCHEDULE";
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return [0, 5, 300, 1800, 7200, 28800, 86400];
+  const parts = raw.split(",").map((part) => part.trim());
+  const delays = parts.map(Number);
+  const valid = parts.every((part) => /^\d+$/.test(part)) && delays.every((d) => d <= 31_536_000);
+  if (!valid || delays.length === 0) {
+    throw new ConfigError(name, "a comma-separated list of whole seconds, e.g. 0,5,300", raw);
+  }
+  return delays;
+}
+
+function inspectTarget(env: Env): InspectTarget | undefined {
+  const raw = env.STATEHOOK_INSPECT?.trim();
+  if (!raw) return undefined;
+  if (raw === "sky") return { kind: "sky" };
+  if (/^wss?:\/\/[^\s]+$/.test(raw)) return { kind: "websocket", url: raw };
+  throw new ConfigError("STATEHOOK_INSPECT", "sky or a ws:// URL", raw);
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(raw)) {
+    throw new ConfigError("DATABASE_URL", "a postgres:// or postgresql:// URL", "<redacted>");
+  }
+  return raw;
+}
+
+function host(env: Env): string {
+  const raw = env.STATEHOOK_HOST?.trim();
+  if (!raw) return "127.0.0.1";
+  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(raw)) throw new ConfigError("STATEHOOK_HOST", "a host name or IP address", raw);
+  return raw;
+}
+
+export function loadConfig(env: Env): Config {
+  const dbUrl = databaseUrl(env);
+  const token = env.STATEHOOK_API_TOKEN?.trim();
+  if (token !== undefined && token !== "" && token.length < 16) {
+    throw new ConfigError("STATEHOOK_API_TOKEN", "at least 16 characters", "<redacted>");
+  }
+  return {
+    databaseUrl: dbUrl,
+    dataDir: env.STATEHOOK_DATA_DIR?.trim() || "./.statehook",
+    host: host(env),
+    port: integer(env, "STATEHOOK_PORT", 8080, 0, 65535),
+    apiToken: token || undefined,
+    retrySchedule: retrySchedule(env),
+    timeoutMs: integer(env, "STATEHOOK_TIMEOUT_SECS", 30, 1, 3600) * 1000,
+    circuitBreakerThreshold: integer(env, "STATEHOOK_CIRCUIT_BREAKER_THRESHOLD", 10, 1, 1_000_000),
+    claimBatchSize: integer(env, "STATEHOOK_CLAIM_BATCH_SIZE", 50, 1, 10_000),
+    maxConcurrentSends: integer(env, "STATEHOOK_MAX_CONCURRENT_SENDS", 20, 1, 100_000),
+    claimTimeoutSecs: integer(env, "STATEHOOK_CLAIM_TIMEOUT_SECS", 300, 1, 86_400),
+    pollIntervalMs: integer(env, "STATEHOOK_POLL_INTERVAL_MS", 1000, 10, 3_600_000),
+    shutdownGraceMs: integer(env, "STATEHOOK_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
+    allowPrivateTargets: boolean(env, "STATEHOOK_ALLOW_PRIVATE_TARGETS", dbUrl === undefined),
+    inspect: inspectTarget(env),
+  };
+}

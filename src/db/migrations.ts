@@ -1,0 +1,112 @@
+// The schema, as an ordered list of migrations. The first one is dwctl's
+// webhook schema (its migrations 064, 086/084 and 087) written to be
+// re-runnable over a database dwctl already migrated, so statehook can be
+// pointed at a dwctl database as a drop-in dispatcher.
+
+export type Migration = { version: number; name: string; sql: string };
+
+export const DELIVERY_CHANNEL = "statehook_deliveries";
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "dwctl webhook schema",
+    sql: `
+      CREATE OR REPLACE FUNCTION update_updated_at_column() RETURNS trigger AS $$
+      BEGIN
+        NEW.updated_at = now();
+        RETURN NEW;
+      END;
+      $$ LANGUAGE plpgsql;
+
+      CREATE TABLE IF NOT EXISTS user_webhooks (
+        id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+        user_id UUID NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        enabled BOOLEAN NOT NULL DEFAULT true,
+        event_types JSONB DEFAULT NULL,
+        description TEXT,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        consecutive_failures INT NOT NULL DEFAULT 0,
+        disabled_at TIMESTAMPTZ DEFAULT NULL,
+        scope TEXT NOT NULL DEFAULT 'own' CHECK (scope IN ('own', 'platform'))
+      );
+      CREATE INDEX IF NOT EXISTS idx_user_webhooks_user_id ON user_webhooks(user_id);
+      CREATE INDEX IF NOT EXISTS idx_user_webhooks_enabled ON user_webhooks(user_id, enabled) WHERE enabled = true;
+      CREATE INDEX IF NOT EXISTS idx_user_webhooks_platform ON user_webhooks (scope)
+        WHERE scope = 'platform' AND enabled = true;
+
+      CREATE TABLE IF NOT EXISTS webhook_deliveries (
+        id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+        webhook_id UUID NOT NULL REFERENCES user_webhooks(id) ON DELETE CASCADE,
+        event_id UUID NOT NULL,
+        event_type TEXT NOT NULL,
+        payload JSONB NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempt_count INT NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        resource_id UUID,
+        last_status_code INT,
+        last_error TEXT,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      );
+      CREATE INDEX IF NOT EXISTS idx_webhook_deliveries_pending ON webhook_deliveries(next_attempt_at)
+        WHERE status IN ('pending', 'failed');
+      CREATE INDEX IF NOT EXISTS idx_webhook_deliveries_webhook_id ON webhook_deliveries(webhook_id);
+      CREATE INDEX IF NOT EXISTS idx_webhook_deliveries_resource_id ON webhook_deliveries(resource_id);
+      CREATE UNIQUE INDEX IF NOT EXISTS idx_webhook_deliveries_unique_event
+        ON webhook_deliveries (webhook_id, event_type, resource_id)
+        WHERE resource_id IS NOT NULL;
+
+      CREATE OR REPLACE TRIGGER user_webhooks_updated_at
+        BEFORE UPDATE ON user_webhooks
+        FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+      CREATE OR REPLACE TRIGGER webhook_deliveries_updated_at
+        BEFORE UPDATE ON webhook_deliveries
+        FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+    `,
+  },
+  {
+    version: 2,
+    name: "notify the dispatcher of new deliveries",
+    // One NOTIFY per statement, not per row: a fan-out insert of thousands of
+    // rows wakes the dispatcher once, and it claims what is due anyway.
+    sql: `
+      CREATE OR REPLACE FUNCTION statehook_notify_deliveries() RETURNS trigger AS $$
+      BEGIN
+        PERFORM pg_notify('${DELIVERY_CHANNEL}', '');
+        RETURN NULL;
+      END;
+      $$ LANGUAGE plpgsql;
+
+      CREATE OR REPLACE TRIGGER statehook_deliveries_notify
+        AFTER INSERT ON webhook_deliveries
+        FOR EACH STATEMENT EXECUTE FUNCTION statehook_notify_deliveries();
+    `,
+  },
+  {
+    version: 3,
+    name: "attempt log",
+    sql: `
+      CREATE TABLE IF NOT EXISTS webhook_delivery_attempts (
+        id BIGSERIAL PRIMARY KEY,
+        delivery_id UUID NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+        webhook_id UUID NOT NULL,
+        attempt_number INT NOT NULL,
+        outcome TEXT NOT NULL,
+        status_code INT,
+        error TEXT,
+        duration_ms INT,
+        response_body TEXT,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      );
+      CREATE INDEX IF NOT EXISTS idx_webhook_delivery_attempts_delivery
+        ON webhook_delivery_attempts(delivery_id, attempt_number);
+      CREATE INDEX IF NOT EXISTS idx_webhook_delivery_attempts_created_at
+        ON webhook_delivery_attempts(created_at);
+    `,
+  },
+];

@@ -1,0 +1,127 @@
+// Wires the pure dispatcher machine to the world: claims and result writes go
+// to Postgres, delivery actors sign with the keyring and send over fetch, and
+// NOTIFY on the deliveries channel wakes the dispatcher. Metrics and logs
+// follow the events the machine emits.
+import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
+import { deliveryMachine, type ClaimedDelivery, type SignedRequest } from "../machines/delivery.ts";
+import { dispatcherMachine, type DispatcherSettings } from "../machines/dispatcher.ts";
+import type { Config } from "./config.ts";
+import { claimDue } from "./db/deliveries.ts";
+import { DELIVERY_CHANNEL } from "./db/migrations.ts";
+import { recordOutcomes } from "./db/outcomes.ts";
+import type { Sql } from "./db/client.ts";
+import { createKeyring } from "./keyring.ts";
+import type { Metrics } from "./metrics.ts";
+import { createSender, type Send } from "./sender.ts";
+import { webhookHeaders } from "./signing.ts";
+
+export type DispatcherDeps = {
+  sql: Sql;
+  config: Config;
+  metrics?: Metrics;
+  /** Defaults to fetch through createSender. */
+  send?: Send;
+  /** Unix time in milliseconds; the webhook-timestamp header comes from it. */
+  now?: () => number;
+  log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+};
+
+export type Dispatcher = {
+  actor: ReturnType<typeof createActor<typeof dispatcherMachine>>;
+  wake(): void;
+  reenabled(webhookId: string): void;
+  running(): boolean;
+  /** Stops claiming, drains within the grace period, records outcomes. */
+  stop(): Promise<void>;
+};
+
+export function settingsFrom(config: Config): DispatcherSettings {
+  return {
+    batchSize: config.claimBatchSize,
+    maxInFlight: config.maxConcurrentSends,
+    pollIntervalMs: config.pollIntervalMs,
+    shutdownGraceMs: config.shutdownGraceMs,
+    writeRetryMs: 1000,
+    schedule: config.retrySchedule,
+    threshold: config.circuitBreakerThreshold,
+  };
+}
+
+export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher> {
+  const { sql, config, metrics } = deps;
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? (() => {});
+  const keyring = createKeyring();
+  const send = deps.send ?? createSender({ timeoutMs: config.timeoutMs, allowPrivateTargets: config.allowPrivateTargets });
+
+  const delivery = deliveryMachine.provide({
+    actors: {
+      sign: fromPromise<SignedRequest, ClaimedDelivery>(async ({ input }) => {
+        const key = await keyring.key(input.webhookId);
+        const headers = await webhookHeaders(key, input.eventId, Math.floor(now() / 1000), input.payload);
+        return { url: input.url!, headers, body: input.payload };
+      }),
+      send: fromPromise(({ input, signal }) => send(input, signal)),
+    },
+  });
+
+  const machine = dispatcherMachine.provide({
+    actors: {
+      delivery,
+      claim: fromPromise(async ({ input }) => {
+        const rows = await claimDue(sql, input.limit, config.claimTimeoutSecs);
+        return rows.map(({ secret, ...row }) => {
+          if (secret !== null) keyring.remember(row.webhookId, secret);
+          return row;
+        });
+      }),
+      recordOutcomes: fromPromise(({ input }) => recordOutcomes(sql, input, config.circuitBreakerThreshold)),
+    },
+  });
+
+  const actor = createActor(machine, { input: settingsFrom(config), inspect: deps.inspect });
+  actor.on("claimed", ({ count }) => {
+    metrics?.claimed.inc(count);
+    metrics?.inFlight.inc(count);
+  });
+  actor.on("outcome", ({ outcome }) => {
+    metrics?.inFlight.dec();
+    if (outcome.attempted) {
+      metrics?.deliveries.inc({ outcome: outcome.status === "delivered" ? "success" : "failure" });
+      if (outcome.durationMs !== null) metrics?.attemptDuration.observe(outcome.durationMs / 1000);
+    }
+    if (outcome.status === "exhausted") metrics?.exhausted.inc();
+  });
+  actor.on("recorded", ({ webhooks, outcomes, released }) => {
+    metrics?.writeBatch.observe(outcomes + released);
+    for (const w of webhooks.filter((w) => w.tripped)) {
+      metrics?.breakerTrips.inc();
+      log("warn", "circuit breaker tripped: webhook disabled", { webhook_id: w.webhookId, consecutive_failures: w.consecutiveFailures });
+    }
+  });
+  actor.on("claimFailed", ({ error }) => log("error", "claim failed", { error: String(error) }));
+  actor.on("writeFailed", ({ error }) => log("error", "result write failed; will retry", { error: String(error) }));
+
+  const done = new Promise<void>((resolve, reject) => {
+    actor.subscribe({ complete: () => resolve(), error: reject });
+  });
+  actor.start();
+
+  // postgres.js re-subscribes after a reconnect and calls onlisten again:
+  // wake then too, since rows may have arrived while the connection was down.
+  const wake = () => actor.send({ type: "WAKE" });
+  const listener = await sql.listen(DELIVERY_CHANNEL, wake, wake);
+
+  return {
+    actor,
+    wake,
+    reenabled: (webhookId) => actor.send({ type: "WEBHOOK.REENABLED", webhookId }),
+    running: () => actor.getSnapshot().status === "active" && !actor.getSnapshot().matches({ intake: "draining" }),
+    async stop() {
+      actor.send({ type: "STOP" });
+      await done;
+      await listener.unlisten().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// statehook's entry point (`npm start` under Bun, `deno task start` under
+// Deno): read the configuration, bring up Postgres (embedded unless
+// DATABASE_URL is set), migrate, start the dispatcher and the HTTP server,
+// and on SIGTERM/SIGINT drain and stop in reverse order, exiting 0.
+import process from "node:process";
+import { createApp } from "./app.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { connect } from "./db/client.ts";
+import { startEmbeddedPostgres } from "./db/embedded.ts";
+import { migrate } from "./db/migrate.ts";
+import { startDispatcher } from "./dispatcher.ts";
+import { createLog } from "./log.ts";
+import { createMetrics } from "./metrics.ts";
+import { runtimeName, serve } from "./runtime.ts";
+
+function configOrExit(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`statehook: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+async function main() {
+  const config = configOrExit();
+  const log = createLog();
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
+  const sql = connect(config.databaseUrl ?? embedded!.url, { max: 10 });
+  const applied = await migrate(sql);
+  if (applied.length) log("info", "migrations applied", { versions: applied });
+
+  const metrics = createMetrics();
+  const dispatcher = await startDispatcher({ sql, config, metrics, log });
+  const app = createApp({ sql, metrics, dispatcherRunning: dispatcher.running });
+  const server = serve(app.fetch, { hostname: config.host, port: config.port });
+  log("info", "statehook listening", {
+    url: `http://${config.host}:${server.port}`,
+    runtime: runtimeName,
+    database: embedded ? "embedded" : "external",
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "shutting down", { signal, grace_ms: config.shutdownGraceMs });
+    await dispatcher.stop();
+    await server.stop();
+    await sql.end({ timeout: 5 });
+    await embedded?.stop();
+    log("info", "stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error) => {
+  console.error(`statehook: failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+// The HTTP side of an attempt: one POST with a timeout, never following a
+// redirect, reading at most a small prefix of the response. It gets a signed
+// request and nothing else: no database handle, no secret. Every way a
+// receiver can misbehave ends as a SendResult, never as a thrown error.
+import type { SendResult, SignedRequest } from "../machines/delivery.ts";
+import { checkTargetAtSend, type Resolve } from "./target-guard.ts";
+
+export type SenderOptions = {
+  timeoutMs: number;
+  allowPrivateTargets: boolean;
+  resolve?: Resolve;
+  /** How much of the response body to keep for the attempt log. */
+  maxBodyBytes?: number;
+};
+
+export type Send = (request: SignedRequest, signal: AbortSignal) => Promise<SendResult>;
+
+async function readPrefix(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < maxBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    // Stop reading a large body here instead of buffering it.
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(Math.min(size, maxBytes));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, bytes.length - offset);
+    bytes.set(part, offset);
+    offset += part.length;
+    if (offset >= bytes.length) break;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const detail = cause instanceof Error ? `: ${cause.message}` : "";
+    return `${error.message}${detail}`;
+  }
+  return String(error);
+}
+
+export function createSender(options: SenderOptions): Send {
+  const maxBodyBytes = options.maxBodyBytes ?? 4096;
+  return async (request, signal) => {
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    if (!options.allowPrivateTargets) {
+      const check = await checkTargetAtSend(request.url, { allowPrivate: false, resolve: options.resolve });
+      if (!check.ok) return { kind: "error", error: check.message, durationMs: elapsed() };
+    }
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    try {
+      const response = await fetch(request.url, {
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+        redirect: "manual",
+        signal: AbortSignal.any([signal, timeout]),
+      });
+      const responseBody = await readPrefix(response, maxBodyBytes);
+      return { kind: "response", statusCode: response.status, responseBody, durationMs: elapsed() };
+    } catch (error) {
+      if (timeout.aborted) {
+        return { kind: "error", error: `timeout after ${options.timeoutMs / 1000}s`, durationMs: elapsed() };
+      }
+      if (signal.aborted) return { kind: "error", error: "aborted: dispatcher shutting down", durationMs: elapsed() };
+      return { kind: "error", error: `connection failed: ${describe(error)}`, durationMs: elapsed() };
+    }
+  };
+}

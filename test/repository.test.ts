@@ -1,0 +1,222 @@
+// dwctl's repository tests, ported: claiming, the retry schedule, exhaustion,
+// the failure counter and the breaker, against a real Postgres.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  claimDue, createDelivery, createDeliveryIdempotent, getDelivery, markDelivered, markExhausted, markFailed,
+} from "../src/db/deliveries.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { createWebhook, deleteWebhook, getWebhook, incrementFailures, resetFailures } from "../src/db/webhooks.ts";
+import { type TestDatabase, testDatabase } from "./support/database.ts";
+
+const DEFAULT_SCHEDULE = [0, 5, 300, 1800, 7200, 28800, 86400];
+let db: TestDatabase;
+before(async () => (db = await testDatabase()));
+after(async () => await db.close());
+
+async function webhook(url = "https://example.com/hook") {
+  return (await createWebhook(db.sql, { userId: crypto.randomUUID(), url })).webhook;
+}
+
+async function delivery(webhookId: string, extra: Partial<{ status: string; next: string; attempts: number }> = {}) {
+  const row = await createDelivery(db.sql, {
+    webhookId,
+    eventId: crypto.randomUUID(),
+    eventType: "batch.completed",
+    payload: { type: "batch.completed", timestamp: new Date().toISOString(), data: {} },
+  });
+  if (extra.status || extra.next || extra.attempts !== undefined) {
+    await db.sql`UPDATE webhook_deliveries SET
+      status = coalesce(${extra.status ?? null}, status),
+      next_attempt_at = coalesce(${extra.next ?? null}::timestamptz, next_attempt_at),
+      attempt_count = coalesce(${extra.attempts ?? null}, attempt_count)
+      WHERE id = ${row.id}`;
+  }
+  return row.id;
+}
+
+/** Claims everything due now, so tests do not see each other's rows. */
+const drain = () => claimDue(db.sql, 10_000, 300);
+
+async function secondsUntilNextAttempt(id: string): Promise<number> {
+  const [row] = await db.sql<{ s: number }[]>`
+    SELECT extract(epoch FROM next_attempt_at - now())::float8 AS s FROM webhook_deliveries WHERE id = ${id}`;
+  return row.s;
+}
+
+test("claim picks up due rows with the webhook's url, secret and state", async () => {
+  await drain();
+  const w = await webhook();
+  const id = await delivery(w.id);
+  const claimed = await drain();
+  const row = claimed.find((r) => r.id === id);
+  assert.ok(row);
+  assert.equal(row.url, "https://example.com/hook");
+  assert.match(row.secret ?? "", /^whsec_/);
+  assert.equal(row.webhookEnabled, true);
+  assert.equal(row.attemptCount, 0);
+  assert.deepEqual(Object.keys(JSON.parse(row.payload)).sort(), ["data", "timestamp", "type"]);
+});
+
+test("claim skips future, delivered and exhausted rows", async () => {
+  await drain();
+  const w = await webhook();
+  const future = await delivery(w.id, { next: new Date(Date.now() + 3600_000).toISOString() });
+  const delivered = await delivery(w.id, { status: "delivered" });
+  const exhausted = await delivery(w.id, { status: "exhausted" });
+  const failedDue = await delivery(w.id, { status: "failed", attempts: 1 });
+  const ids = (await drain()).map((r) => r.id);
+  assert.ok(!ids.includes(future));
+  assert.ok(!ids.includes(delivered));
+  assert.ok(!ids.includes(exhausted));
+  assert.ok(ids.includes(failedDue));
+});
+
+test("claim bumps next_attempt_at by the claim timeout and a second claim gets nothing", async () => {
+  await drain();
+  const w = await webhook();
+  const id = await delivery(w.id);
+  const first = await claimDue(db.sql, 10, 120);
+  assert.deepEqual(first.map((r) => r.id), [id]);
+  const wait = await secondsUntilNextAttempt(id);
+  assert.ok(wait > 115 && wait <= 120, `next attempt in ${wait}s`);
+  assert.deepEqual(await claimDue(db.sql, 10, 120), []);
+});
+
+test("claim takes at most the limit", async () => {
+  await drain();
+  const w = await webhook();
+  for (let i = 0; i < 5; i++) await delivery(w.id);
+  assert.equal((await claimDue(db.sql, 3, 300)).length, 3);
+  assert.equal((await claimDue(db.sql, 3, 300)).length, 2);
+});
+
+test("mark_failed follows the schedule: about 5 s, then about 300 s", async () => {
+  const w = await webhook();
+  const id = await delivery(w.id);
+  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, DEFAULT_SCHEDULE);
+  let row = await getDelivery(db.sql, id);
+  assert.equal(row?.status, "failed");
+  assert.equal(row?.attempt_count, 1);
+  assert.equal(row?.last_status_code, 500);
+  assert.equal(row?.last_error, "HTTP 500");
+  let wait = await secondsUntilNextAttempt(id);
+  assert.ok(wait > 3 && wait <= 5, `first retry in ${wait}s`);
+  await markFailed(db.sql, id, { statusCode: null, error: "connection refused" }, DEFAULT_SCHEDULE);
+  row = await getDelivery(db.sql, id);
+  assert.equal(row?.attempt_count, 2);
+  assert.equal(row?.last_status_code, null);
+  wait = await secondsUntilNextAttempt(id);
+  assert.ok(wait > 298 && wait <= 300, `second retry in ${wait}s`);
+});
+
+test("exhausts at 7 attempts with the default schedule", async () => {
+  const w = await webhook();
+  const id = await delivery(w.id);
+  for (let i = 1; i <= 7; i++) {
+    await markFailed(db.sql, id, { statusCode: 503, error: "HTTP 503" }, DEFAULT_SCHEDULE);
+    const row = await getDelivery(db.sql, id);
+    assert.equal(row?.attempt_count, i);
+    assert.equal(row?.status, i < 7 ? "failed" : "exhausted");
+  }
+});
+
+test("exhausts at 3 attempts with the schedule [0,5,300]: the full lifecycle", async () => {
+  const w = await webhook();
+  const id = await delivery(w.id);
+  const statuses: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, [0, 5, 300]);
+    statuses.push((await getDelivery(db.sql, id))!.status);
+  }
+  assert.deepEqual(statuses, ["failed", "failed", "exhausted"]);
+  assert.equal((await getDelivery(db.sql, id))?.attempt_count, 3);
+});
+
+test("a delivered row after two failures keeps its attempt count", async () => {
+  const w = await webhook();
+  const id = await delivery(w.id);
+  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, [0, 5, 300]);
+  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, [0, 5, 300]);
+  await markDelivered(db.sql, id, 204);
+  const row = await getDelivery(db.sql, id);
+  assert.equal(row?.status, "delivered");
+  assert.equal(row?.attempt_count, 3);
+  assert.equal(row?.last_status_code, 204);
+});
+
+test("exhausted is terminal", async () => {
+  const w = await webhook();
+  const id = await delivery(w.id);
+  await markExhausted(db.sql, id);
+  await markDelivered(db.sql, id, 200);
+  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, DEFAULT_SCHEDULE);
+  const row = await getDelivery(db.sql, id);
+  assert.equal(row?.status, "exhausted");
+  assert.equal(row?.last_error, "webhook disabled");
+  assert.equal(row?.attempt_count, 0);
+  assert.ok(!(await drain()).some((r) => r.id === id));
+});
+
+test("a success resets the failure counter", async () => {
+  const w = await webhook();
+  for (let i = 1; i <= 3; i++) assert.equal((await incrementFailures(db.sql, w.id, 10))?.consecutiveFailures, i);
+  await resetFailures(db.sql, w.id);
+  assert.equal((await incrementFailures(db.sql, w.id, 10))?.consecutiveFailures, 1);
+});
+
+test("the breaker trips at the threshold, once", async () => {
+  const w = await webhook();
+  const states = [];
+  for (let i = 0; i < 4; i++) states.push(await incrementFailures(db.sql, w.id, 3));
+  assert.deepEqual(states.map((s) => s?.enabled), [true, true, false, false]);
+  assert.deepEqual(states.map((s) => s?.tripped), [false, false, true, false]);
+  const view = await getWebhook(db.sql, w.user_id, w.id);
+  assert.equal(view?.enabled, false);
+  assert.ok(view?.disabled_at instanceof Date);
+});
+
+test("increment returns nothing for a deleted webhook", async () => {
+  const w = await webhook();
+  assert.ok(await deleteWebhook(db.sql, w.user_id, w.id));
+  assert.equal(await incrementFailures(db.sql, w.id, 10), undefined);
+});
+
+test("deleting a webhook cascades to its deliveries", async () => {
+  const w = await webhook();
+  const id = await delivery(w.id);
+  await deleteWebhook(db.sql, w.user_id, w.id);
+  assert.equal(await getDelivery(db.sql, id), undefined);
+});
+
+test("idempotent create makes one delivery per (webhook, event type, resource)", async () => {
+  const w = await webhook();
+  const resourceId = crypto.randomUUID();
+  const event = { webhookId: w.id, eventType: "batch.completed", payload: {}, resourceId };
+  const first = await createDeliveryIdempotent(db.sql, { ...event, eventId: crypto.randomUUID() });
+  const second = await createDeliveryIdempotent(db.sql, { ...event, eventId: crypto.randomUUID() });
+  assert.ok(first);
+  assert.equal(second, undefined);
+  const other = await createDeliveryIdempotent(db.sql, { ...event, eventType: "batch.failed", eventId: crypto.randomUUID() });
+  assert.ok(other);
+  const withoutResource = { ...event, resourceId: null };
+  assert.ok(await createDeliveryIdempotent(db.sql, { ...withoutResource, eventId: crypto.randomUUID() }));
+  assert.ok(await createDeliveryIdempotent(db.sql, { ...withoutResource, eventId: crypto.randomUUID() }));
+});
+
+test("migrations run once when three replicas start together", async () => {
+  const results = await Promise.all([migrate(db.sql), migrate(db.sql), migrate(db.sql)]);
+  assert.deepEqual(results, [[], [], []]);
+  const [{ count }] = await db.sql<{ count: number }[]>`SELECT count(*)::int AS count FROM statehook_migrations`;
+  assert.equal(count, 3);
+});
+
+test("concurrent claims never hand out the same row twice", async () => {
+  await drain();
+  const w = await webhook();
+  for (let i = 0; i < 60; i++) await delivery(w.id);
+  const claims = await Promise.all(Array.from({ length: 6 }, () => claimDue(db.sql, 15, 300)));
+  const ids = claims.flat().map((r) => r.id);
+  assert.equal(ids.length, 60);
+  assert.equal(new Set(ids).size, 60);
+});
