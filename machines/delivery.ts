@@ -16,6 +16,8 @@ export type ClaimedDelivery = {
   url: string | null;
   webhookEnabled: boolean;
   consecutiveFailures: number;
+  /** The webhook row's updated_at in microseconds: orders reports about it. */
+  webhookVersion: number;
 };
 
 export type SignedRequest = { url: string; headers: Record<string, string>; body: string };

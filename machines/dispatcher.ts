@@ -5,7 +5,7 @@
 // the grace period, releases what is left, and finishes once all is written.
 import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn, type AnyActorRef } from "xstate";
 import { type ClaimedDelivery, type DeliveryOutcome, deliveryMachine } from "./delivery.ts";
-import { type WebhookEvent, webhookMachine } from "./webhook.ts";
+import { acceptsDelivery, type WebhookEvent, webhookMachine } from "./webhook.ts";
 
 export type DispatcherSettings = {
   batchSize: number;
@@ -24,7 +24,13 @@ export type Release = { deliveryId: string; webhookId: string; attemptsBefore: n
 export type ResultBatch = { outcomes: DeliveryOutcome[]; released: Release[] };
 
 /** What the database says about a webhook after a batch was recorded. */
-export type RecordedWebhook = { webhookId: string; consecutiveFailures: number; enabled: boolean; tripped: boolean };
+export type RecordedWebhook = {
+  webhookId: string;
+  consecutiveFailures: number;
+  enabled: boolean;
+  tripped: boolean;
+  version: number;
+};
 
 export type DispatcherEvent =
   | { type: "WAKE" }
@@ -87,12 +93,15 @@ export const dispatcherMachine = setup({
     startDeliveries: enqueueActions(({ context, event, enqueue, system }) => {
       const rows = (event as unknown as { output: ClaimedDelivery[] }).output;
       const limit = Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight);
-      const seen = new Set<string>();
+      const synced = new Set<string>();
       for (const row of rows) {
         const id = webhookActorId(row.webhookId);
-        if (!seen.has(id)) {
-          seen.add(id);
-          if (!system.get(id)) {
+        const breaker = system.get(id);
+        // Judged before this claim's SYNC is applied: see acceptsDelivery.
+        const accepted = acceptsDelivery(breaker?.getSnapshot(), row);
+        if (!synced.has(id)) {
+          synced.add(id);
+          if (!breaker) {
             enqueue.spawnChild("webhook", {
               id,
               systemId: id,
@@ -100,16 +109,18 @@ export const dispatcherMachine = setup({
             });
           }
           if (row.url !== null) {
-            enqueue.sendTo(id, {
+            const sync: WebhookEvent = {
               type: "SYNC",
               consecutiveFailures: row.consecutiveFailures,
               enabled: row.webhookEnabled,
-            });
+              version: row.webhookVersion,
+            };
+            enqueue.sendTo(id, sync);
           }
         }
         enqueue.spawnChild("delivery", {
           id: deliveryActorId(row.id),
-          input: { delivery: row, schedule: context.settings.schedule },
+          input: { delivery: { ...row, webhookEnabled: accepted }, schedule: context.settings.schedule },
         });
       }
       enqueue.assign({
@@ -157,7 +168,12 @@ export const dispatcherMachine = setup({
       const webhooks = (event as unknown as { output: RecordedWebhook[] }).output;
       for (const w of webhooks) {
         const ref = system.get(webhookActorId(w.webhookId));
-        const sync: WebhookEvent = { type: "SYNC", consecutiveFailures: w.consecutiveFailures, enabled: w.enabled };
+        const sync: WebhookEvent = {
+          type: "SYNC",
+          consecutiveFailures: w.consecutiveFailures,
+          enabled: w.enabled,
+          version: w.version,
+        };
         if (ref) enqueue.sendTo(ref, sync);
       }
       enqueue.emit({

@@ -1,8 +1,10 @@
 // One actor per endpoint: the circuit breaker. `closed` counts consecutive
 // failures and opens at the threshold; a success or a re-enable resets it.
-// Several replicas share one counter in the database, so every recorded
-// result also brings a SYNC with what the database says, and the actor
-// follows it: the database is the source of truth.
+// Several replicas share one counter in the database, so claims and recorded
+// results bring a SYNC with what the database says, and the actor follows
+// it: the database is the source of truth. Each SYNC carries the row's
+// version (its updated_at); an older report than one already seen is stale
+// (a claim read before our own failures were written) and is ignored.
 import { assign, setup } from "xstate";
 
 export type WebhookInput = { webhookId: string; threshold: number; consecutiveFailures?: number };
@@ -11,9 +13,9 @@ export type WebhookEvent =
   | { type: "SUCCEEDED" }
   | { type: "FAILED" }
   | { type: "REENABLED" }
-  | { type: "SYNC"; consecutiveFailures: number; enabled: boolean };
+  | { type: "SYNC"; consecutiveFailures: number; enabled: boolean; version: number };
 
-type Context = { webhookId: string; threshold: number; consecutiveFailures: number };
+type Context = { webhookId: string; threshold: number; consecutiveFailures: number; version: number };
 
 export const webhookMachine = setup({
   types: {
@@ -23,15 +25,16 @@ export const webhookMachine = setup({
   },
   guards: {
     reachesThreshold: ({ context }) => context.consecutiveFailures + 1 >= context.threshold,
+    stale: ({ context, event }) => event.type === "SYNC" && event.version <= context.version,
     disabledInDatabase: ({ event }) => event.type === "SYNC" && !event.enabled,
     enabledInDatabase: ({ event }) => event.type === "SYNC" && event.enabled,
   },
   actions: {
     countFailure: assign({ consecutiveFailures: ({ context }) => context.consecutiveFailures + 1 }),
     resetFailures: assign({ consecutiveFailures: 0 }),
-    adoptDatabaseCount: assign({
-      consecutiveFailures: ({ context, event }) => (event.type === "SYNC" ? event.consecutiveFailures : context.consecutiveFailures),
-    }),
+    adoptDatabaseState: assign(({ context, event }) =>
+      event.type === "SYNC" ? { consecutiveFailures: event.consecutiveFailures, version: event.version } : context
+    ),
   },
 }).createMachine({
   id: "webhook",
@@ -39,6 +42,7 @@ export const webhookMachine = setup({
     webhookId: input.webhookId,
     threshold: input.threshold,
     consecutiveFailures: input.consecutiveFailures ?? 0,
+    version: 0,
   }),
   initial: "closed",
   states: {
@@ -51,8 +55,9 @@ export const webhookMachine = setup({
         ],
         REENABLED: { actions: "resetFailures" },
         SYNC: [
-          { guard: "disabledInDatabase", target: "open", actions: "adoptDatabaseCount" },
-          { actions: "adoptDatabaseCount" },
+          { guard: "stale" },
+          { guard: "disabledInDatabase", target: "open", actions: "adoptDatabaseState" },
+          { actions: "adoptDatabaseState" },
         ],
       },
     },
@@ -62,10 +67,26 @@ export const webhookMachine = setup({
       on: {
         REENABLED: { target: "closed", actions: "resetFailures" },
         SYNC: [
-          { guard: "enabledInDatabase", target: "closed", actions: "adoptDatabaseCount" },
-          { actions: "adoptDatabaseCount" },
+          { guard: "stale" },
+          { guard: "enabledInDatabase", target: "closed", actions: "adoptDatabaseState" },
+          { actions: "adoptDatabaseState" },
         ],
       },
     },
   },
 });
+
+type WebhookSnapshot = { value: unknown; context: { version: number } };
+
+/**
+ * Whether a delivery claimed with this row may be sent. The row is the
+ * database's word at claim time; an open breaker that knows a version at
+ * least as new as the row's (it tripped on failures the row predates) wins.
+ */
+export function acceptsDelivery(
+  breaker: WebhookSnapshot | undefined,
+  row: { webhookEnabled: boolean; webhookVersion: number },
+): boolean {
+  if (!row.webhookEnabled) return false;
+  return !(breaker && breaker.value === "open" && breaker.context.version >= row.webhookVersion);
+}

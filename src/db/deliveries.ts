@@ -66,7 +66,7 @@ export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number
   const rows = await sql<{
     id: string; webhook_id: string; event_id: string; event_type: string; payload: string;
     attempt_count: number; url: string | null; secret: string | null; enabled: boolean | null;
-    consecutive_failures: number | null;
+    consecutive_failures: number | null; version: string | null;
   }[]>`
     WITH due AS (
       SELECT id FROM webhook_deliveries
@@ -81,7 +81,8 @@ export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number
       FROM due WHERE d.id = due.id
       RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.payload::text AS payload, d.attempt_count
     )
-    SELECT c.*, w.url, w.secret, w.enabled, w.consecutive_failures
+    SELECT c.*, w.url, w.secret, w.enabled, w.consecutive_failures,
+      (extract(epoch FROM w.updated_at) * 1000000)::bigint::text AS version
     FROM claimed c LEFT JOIN user_webhooks w ON w.id = c.webhook_id`;
   return rows.map((r) => ({
     id: r.id,
@@ -94,6 +95,7 @@ export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number
     secret: r.secret,
     webhookEnabled: r.enabled === true,
     consecutiveFailures: r.consecutive_failures ?? 0,
+    webhookVersion: Number(r.version ?? 0),
   }));
 }
 

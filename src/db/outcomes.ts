@@ -37,7 +37,7 @@ export async function recordOutcomes(sql: Sql, batch: ResultBatch, threshold: nu
     })),
   ];
   if (rows.length === 0) return [];
-  const recorded = await sql<{ id: string; consecutive_failures: number; enabled: boolean; tripped: boolean }[]>`
+  const recorded = await sql<{ id: string; consecutive_failures: number; enabled: boolean; tripped: boolean; version: string }[]>`
     WITH input AS (
       SELECT * FROM json_to_recordset(${sql.json(rows)}::json) AS i(
         ord int, id uuid, status text, attempted boolean, attempts_before int, retry_delay_secs int,
@@ -97,13 +97,15 @@ export async function recordOutcomes(sql: Sql, batch: ResultBatch, threshold: nu
       WHERE w.id = p.webhook_id
         -- An all-success batch on a healthy webhook changes nothing: skip the write.
         AND NOT (p.leading = 0 AND p.trailing = 0 AND w.consecutive_failures = 0)
-      RETURNING w.id, w.consecutive_failures, w.enabled, (NOT w.enabled AND w.disabled_at = now()) AS tripped
+      RETURNING w.id, w.consecutive_failures, w.enabled, (NOT w.enabled AND w.disabled_at = now()) AS tripped,
+        (extract(epoch FROM w.updated_at) * 1000000)::bigint::text AS version
     )
-    SELECT id, consecutive_failures, enabled, tripped FROM webhooks`;
+    SELECT id, consecutive_failures, enabled, tripped, version FROM webhooks`;
   return recorded.map((r) => ({
     webhookId: r.id,
     consecutiveFailures: r.consecutive_failures,
     enabled: r.enabled,
     tripped: r.tripped,
+    version: Number(r.version),
   }));
 }
