@@ -96,7 +96,7 @@ export async function recordOutcomes(sql: Sql, batch: ResultBatch, threshold: nu
       FROM per_webhook p
       WHERE w.id = p.webhook_id
         -- An all-success batch on a healthy webhook changes nothing: skip the write.
-        AND NOT (p.leading = 0 AND p.trailing = 0 AND w.consecutive_failures = 0)
+        AND NOT (p.leading = 0 AND p.longest_later = 0 AND w.consecutive_failures = 0)
       RETURNING w.id, w.consecutive_failures, w.enabled, (NOT w.enabled AND w.disabled_at = now()) AS tripped,
         (extract(epoch FROM w.updated_at) * 1000000)::bigint::text AS version
     )

@@ -1,0 +1,134 @@
+// The batched result write must behave exactly like dwctl's one-row-at-a-time
+// writes. A fast-check property applies random batches both ways, on twin
+// rows, and compares every delivery and webhook column that matters.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { DeliveryOutcome } from "../machines/delivery.ts";
+import { afterFailure } from "../machines/retry-schedule.ts";
+import { createDelivery, markDelivered, markExhausted, markFailed } from "../src/db/deliveries.ts";
+import { recordOutcomes } from "../src/db/outcomes.ts";
+import { createWebhook, incrementFailures, resetFailures } from "../src/db/webhooks.ts";
+import { type TestDatabase, testDatabase } from "./support/database.ts";
+
+let db: TestDatabase;
+before(async () => (db = await testDatabase()));
+after(async () => await db.close());
+
+type Step = { webhook: number; kind: "success" | "failure" | "unsent"; attemptsBefore: number; statusCode: number | null };
+
+const scenario = fc.record({
+  threshold: fc.integer({ min: 1, max: 4 }),
+  schedule: fc.array(fc.integer({ min: 0, max: 600 }), { minLength: 1, maxLength: 4 }),
+  startCounts: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 2, maxLength: 2 }),
+  steps: fc.array(
+    fc.record({
+      webhook: fc.integer({ min: 0, max: 1 }),
+      kind: fc.constantFrom("success", "failure", "failure", "unsent"),
+      attemptsBefore: fc.nat(),
+      statusCode: fc.option(fc.constantFrom(200, 204, 400, 500, 503), { nil: null }),
+    }),
+    { minLength: 1, maxLength: 12 },
+  ),
+});
+
+async function twinWebhooks(startCounts: number[], threshold: number) {
+  const ids = [];
+  for (const count of startCounts) {
+    const { webhook } = await createWebhook(db.sql, { userId: crypto.randomUUID(), url: "https://example.com/h" });
+    const start = Math.min(count, threshold - 1);
+    await db.sql`UPDATE user_webhooks SET consecutive_failures = ${start} WHERE id = ${webhook.id}`;
+    ids.push(webhook.id);
+  }
+  return ids;
+}
+
+async function deliveryWithAttempts(webhookId: string, attempts: number) {
+  const row = await createDelivery(db.sql, { webhookId, eventId: crypto.randomUUID(), eventType: "a.b", payload: {} });
+  await db.sql`UPDATE webhook_deliveries SET attempt_count = ${attempts}, status = ${attempts > 0 ? "failed" : "pending"} WHERE id = ${row.id}`;
+  return row.id;
+}
+
+function outcomeOf(step: Step, deliveryId: string, webhookId: string, schedule: number[]): DeliveryOutcome {
+  const base = { deliveryId, webhookId, attemptsBefore: step.attemptsBefore, durationMs: 1, responseBody: "" };
+  if (step.kind === "unsent") {
+    return { ...base, status: "exhausted", attempted: false, retryDelaySecs: null, statusCode: null, error: "webhook disabled", durationMs: null, responseBody: null };
+  }
+  if (step.kind === "success") {
+    return { ...base, status: "delivered", attempted: true, retryDelaySecs: null, statusCode: step.statusCode ?? 200, error: null };
+  }
+  const next = afterFailure(step.attemptsBefore, schedule);
+  return {
+    ...base, attempted: true, statusCode: step.statusCode, error: "boom",
+    status: next.status, retryDelaySecs: next.status === "failed" ? next.retryDelaySecs : null,
+  };
+}
+
+const deliveryState = (ids: string[]) => db.sql`
+  SELECT status, attempt_count, last_status_code, last_error,
+    round(extract(epoch FROM next_attempt_at - now()))::int AS wait
+  FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[])
+  ORDER BY array_position(${ids}::uuid[], id)`;
+
+const webhookState = (ids: string[]) => db.sql`
+  SELECT consecutive_failures, enabled, disabled_at IS NOT NULL AS disabled
+  FROM user_webhooks WHERE id = ANY(${ids}::uuid[])
+  ORDER BY array_position(${ids}::uuid[], id)`;
+
+test("one batched write equals dwctl's sequential writes, for any batch", async () => {
+  await fc.assert(
+    fc.asyncProperty(scenario, async ({ threshold, schedule, startCounts, steps }) => {
+      const sequentialHooks = await twinWebhooks(startCounts, threshold);
+      const batchedHooks = await twinWebhooks(startCounts, threshold);
+      const sequential: string[] = [];
+      const batched: string[] = [];
+      const normalised = steps.map((s) => ({ ...s, attemptsBefore: s.attemptsBefore % schedule.length }));
+      for (const step of normalised) {
+        sequential.push(await deliveryWithAttempts(sequentialHooks[step.webhook], step.attemptsBefore));
+        batched.push(await deliveryWithAttempts(batchedHooks[step.webhook], step.attemptsBefore));
+      }
+
+      for (const [i, step] of normalised.entries()) {
+        const id = sequential[i];
+        const webhookId = sequentialHooks[step.webhook];
+        if (step.kind === "unsent") await markExhausted(db.sql, id);
+        if (step.kind === "success") {
+          await markDelivered(db.sql, id, step.statusCode ?? 200);
+          await resetFailures(db.sql, webhookId);
+        }
+        if (step.kind === "failure") {
+          await markFailed(db.sql, id, { statusCode: step.statusCode, error: "boom" }, schedule);
+          await incrementFailures(db.sql, webhookId, threshold);
+        }
+      }
+      const outcomes = normalised.map((s, i) => outcomeOf(s, batched[i], batchedHooks[s.webhook], schedule));
+      await recordOutcomes(db.sql, { outcomes, released: [] }, threshold);
+
+      assert.deepEqual([...await deliveryState(batched)], [...await deliveryState(sequential)]);
+      assert.deepEqual([...await webhookState(batchedHooks)], [...await webhookState(sequentialHooks)]);
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test("a stale outcome (the row moved on since the claim) is dropped", async () => {
+  const [webhookId] = await twinWebhooks([0], 5);
+  const id = await deliveryWithAttempts(webhookId, 0);
+  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, [0, 5, 300]);
+  const stale = outcomeOf({ webhook: 0, kind: "success", attemptsBefore: 0, statusCode: 200 }, id, webhookId, [0, 5, 300]);
+  await recordOutcomes(db.sql, { outcomes: [stale], released: [] }, 5);
+  const [row] = await deliveryState([id]);
+  assert.equal(row.status, "failed");
+  assert.equal(row.attempt_count, 1);
+});
+
+test("released claims are due again with no attempt counted and no log row", async () => {
+  const [webhookId] = await twinWebhooks([0], 5);
+  const id = await deliveryWithAttempts(webhookId, 1);
+  await db.sql`UPDATE webhook_deliveries SET next_attempt_at = now() + interval '5 minutes' WHERE id = ${id}`;
+  await recordOutcomes(db.sql, { outcomes: [], released: [{ deliveryId: id, webhookId, attemptsBefore: 1 }] }, 5);
+  const [row] = await deliveryState([id]);
+  assert.deepEqual({ ...row }, { status: "failed", attempt_count: 1, last_status_code: null, last_error: null, wait: 0 });
+  const logged = await db.sql`SELECT 1 FROM webhook_delivery_attempts WHERE delivery_id = ${id}`;
+  assert.equal(logged.length, 0);
+});
