@@ -1,0 +1,166 @@
+// The real statehook service as a child process, for the reliability tests
+// and the benchmark: the same entry as `npm start` / `deno task start`, run by
+// the same runtime as the caller, on a port the OS picks. It learns the URL
+// from the "statehook listening" log line and always cleans up.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+declare const Bun: unknown;
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const runtime: "bun" | "deno" = typeof Bun !== "undefined" ? "bun" : "deno";
+
+/** How the caller's own runtime starts the service: `bun src/main.ts` or `deno run -A src/main.ts`. */
+export function serviceCommand(which: "bun" | "deno" = runtime): string[] {
+  const bin = join(ROOT, "node_modules", ".bin", which);
+  return which === "bun" ? [bin, join(ROOT, "src/main.ts")] : [bin, "run", "-A", join(ROOT, "src/main.ts")];
+}
+
+export type ServiceOptions = {
+  env: Record<string, string>;
+  /**
+   * Run inside a private mount namespace (`unshare -m`) where these files are
+   * bind-mounted over /etc/hosts and /etc/resolv.conf: names the test
+   * controls, and DNS that never leaves 127.0.0.1.
+   */
+  namespace?: { hostsFile: string; resolvConfFile: string };
+  /** How long to wait for the listening line. */
+  startTimeoutMs?: number;
+};
+
+export type LogLine = Record<string, unknown> & { msg?: string; level?: string };
+
+export type Service = {
+  url: string;
+  pid: number;
+  logs: LogLine[];
+  stderr: () => string;
+  /** Resolves with the exit code and signal once the process is gone. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Resident and peak resident memory of the process, in bytes (from /proc). */
+  memory(): Promise<{ rss: number; peak: number }>;
+  kill(signal: "SIGTERM" | "SIGKILL" | "SIGINT"): void;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+};
+
+const BASE_ENV = {
+  STATEHOOK_HOST: "127.0.0.1",
+  STATEHOOK_PORT: "0",
+  STATEHOOK_API_TOKEN: "reliability-test-token-0123456789",
+  STATEHOOK_POLL_INTERVAL_MS: "200",
+  NO_COLOR: "1",
+};
+
+const live = new Set<ChildProcess>();
+// A test runner that dies must not leave services behind.
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const command = serviceCommand();
+  const ns = options.namespace;
+  const argv = ns
+    ? [
+      "unshare",
+      "-m",
+      "sh",
+      "-c",
+      'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"',
+      "sh",
+      ns.hostsFile,
+      ns.resolvConfFile,
+      ...command,
+    ]
+    : command;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("STATEHOOK_")) env[k] = v;
+  Object.assign(env, BASE_ENV, options.env);
+  // `unshare` and `sh` exec in place, so this pid is the runtime's own.
+  const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  live.add(child);
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    child.once("exit", (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    });
+  });
+
+  const logs: LogLine[] = [];
+  let stderr = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-20_000)));
+  let buffered = "";
+  let onListening: (url: string) => void = () => {};
+  const listening = new Promise<string>((resolve) => (onListening = resolve));
+  child.stdout!.setEncoding("utf8");
+  child.stdout!.on("data", (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) !== -1) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      let parsed: LogLine;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        parsed = { msg: line };
+      }
+      logs.push(parsed);
+      if (parsed.msg === "statehook listening" && typeof parsed.url === "string") onListening(parsed.url);
+    }
+  });
+
+  const stop = async (graceMs = 15_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const url = await Promise.race([
+    listening,
+    exited.then(({ code, signal }) => {
+      throw new Error(`service exited before listening (code ${code}, signal ${signal}): ${stderr.trim()}`);
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`service did not listen within ${startTimeoutMs} ms: ${stderr.trim()}`)), startTimeoutMs);
+    }),
+  ]).catch(async (error) => {
+    child.kill("SIGKILL");
+    await exited;
+    throw error;
+  }).finally(() => clearTimeout(timer));
+
+  return {
+    url,
+    pid: child.pid!,
+    logs,
+    stderr: () => stderr,
+    exited,
+    memory: async () => {
+      const status = await readFile(`/proc/${child.pid}/status`, "utf8");
+      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+      return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+    },
+    kill: (signal) => void child.kill(signal),
+    stop,
+  };
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function until<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
