@@ -1,17 +1,55 @@
-// The HTTP surface, on Hono: health, readiness and metrics. The management
-// API mounts here too.
-import { Hono } from "hono";
+// The HTTP surface, on Hono: health, readiness and metrics, the management
+// API under /admin/api (src/api/), and its OpenAPI document and reference.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import pkg from "../package.json" with { type: "json" };
+import { mountDocs } from "./api/docs.ts";
+import { errorBody, handleError, validationHook } from "./api/errors.ts";
+import { mountApi } from "./api/index.ts";
+import { requestLog } from "./api/request-log.ts";
 import type { Sql } from "./db/client.ts";
+import type { Log } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import type { Resolve } from "./target-guard.ts";
 
 export type AppDeps = {
   sql: Sql;
   metrics: Metrics;
   dispatcherRunning: () => boolean;
+  /** The bearer token every /admin/api request must carry. */
+  apiToken: string;
+  /** Defaults to false: webhook URLs may not point at loopback or private networks. */
+  allowPrivateTargets?: boolean;
+  /** Defaults to 1 MiB. */
+  maxBodyBytes?: number;
+  /** DNS lookup for the SSRF check at create; tests pass a fake. */
+  resolve?: Resolve;
+  /** Request lines and unexpected errors go here; defaults to nowhere. */
+  log?: Log;
+  /** Wired to the dispatcher: a webhook was re-enabled through the API. */
+  onWebhookReenabled?: (webhookId: string) => void;
+  /** Wired to the dispatcher: deliveries became due (a retry). */
+  onDeliveriesQueued?: () => void;
 };
 
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export function createApp(deps: AppDeps): OpenAPIHono {
+  const log: Log = deps.log ?? (() => {});
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.use(requestId(), requestLog(log), secureHeaders());
+
+  const documented = (path: string, summary: string, responses: Record<string, string>) =>
+    app.openAPIRegistry.registerPath({
+      method: "get", path, summary, tags: ["operations"],
+      responses: Object.fromEntries(Object.entries(responses).map(([status, description]) => [status, { description }])),
+    });
+  documented("/healthz", "Liveness: the process answers", { 200: "Alive" });
+  documented("/readyz", "Readiness: the database answers and the dispatcher runs", { 200: "Ready", 503: "Not ready" });
+  documented("/metrics", "Prometheus metrics, text format", { 200: "Metrics" });
+  documented("/docs", "This reference, as a page", { 200: "HTML" });
+  documented("/openapi.json", "This reference, as OpenAPI 3.1", { 200: "The document" });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -33,10 +71,20 @@ export function createApp(deps: AppDeps): Hono {
     return c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType });
   });
 
-  app.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
-  app.onError((error, c) => {
-    console.error(error);
-    return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+  mountApi(app, {
+    sql: deps.sql,
+    apiToken: deps.apiToken,
+    maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    allowPrivateTargets: deps.allowPrivateTargets ?? false,
+    resolve: deps.resolve,
+    onWebhookReenabled: deps.onWebhookReenabled,
+    onDeliveriesQueued: deps.onDeliveriesQueued,
   });
+  mountDocs(app, pkg.version);
+
+  app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError((error, c) =>
+    handleError(error, c, (bug) => log("error", "unhandled error", { error: bug instanceof Error ? bug.stack ?? bug.message : String(bug) }))
+  );
   return app;
 }

@@ -10,6 +10,9 @@ export type Config = {
   host: string;
   port: number;
   apiToken: string | undefined;
+  maxBodyBytes: number;
+  /** Days the attempt log keeps a row; 0 keeps them forever. */
+  attemptRetentionDays: number;
   retrySchedule: number[];
   timeoutMs: number;
   circuitBreakerThreshold: number;
@@ -89,8 +92,9 @@ function host(env: Env): string {
 export function loadConfig(env: Env): Config {
   const dbUrl = databaseUrl(env);
   const token = env.STATEHOOK_API_TOKEN?.trim();
-  if (token !== undefined && token !== "" && token.length < 16) {
-    throw new ConfigError("STATEHOOK_API_TOKEN", "at least 16 characters", "<redacted>");
+  // The charset is RFC 6750's token68, which a Bearer header can carry.
+  if (token !== undefined && token !== "" && (token.length < 16 || !/^[A-Za-z0-9._~+\/-]+=*$/.test(token))) {
+    throw new ConfigError("STATEHOOK_API_TOKEN", "at least 16 characters of A-Z a-z 0-9 . _ ~ + / -", "<redacted>");
   }
   return {
     databaseUrl: dbUrl,
@@ -98,6 +102,8 @@ export function loadConfig(env: Env): Config {
     host: host(env),
     port: integer(env, "STATEHOOK_PORT", 8080, 0, 65535),
     apiToken: token || undefined,
+    maxBodyBytes: integer(env, "STATEHOOK_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    attemptRetentionDays: integer(env, "STATEHOOK_ATTEMPT_RETENTION_DAYS", 30, 0, 36_500),
     retrySchedule: retrySchedule(env),
     timeoutMs: integer(env, "STATEHOOK_TIMEOUT_SECS", 30, 1, 3600) * 1000,
     circuitBreakerThreshold: integer(env, "STATEHOOK_CIRCUIT_BREAKER_THRESHOLD", 10, 1, 1_000_000),

@@ -3,11 +3,13 @@
 // DATABASE_URL is set), migrate, start the dispatcher and the HTTP server,
 // and on SIGTERM/SIGINT drain and stop in reverse order, exiting 0.
 import process from "node:process";
+import { loadApiToken } from "./api-token.ts";
 import { createApp } from "./app.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { connect } from "./db/client.ts";
 import { startEmbeddedPostgres } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
+import { pruneAttempts } from "./db/retention.ts";
 import { startDispatcher } from "./dispatcher.ts";
 import { createLog } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
@@ -33,9 +35,27 @@ async function main() {
   const applied = await migrate(sql);
   if (applied.length) log("info", "migrations applied", { versions: applied });
 
+  const apiToken = await loadApiToken(config.apiToken, config.dataDir);
+  if (apiToken.source === "generated") {
+    // Printed this once, outside the JSON log (which masks tokens); it stays in the file.
+    console.error(`statehook: generated an API token (kept in ${apiToken.path}): ${apiToken.token}`);
+  } else if (apiToken.source === "file") {
+    log("info", "API bearer token read from the data directory", { path: apiToken.path });
+  }
+
   const metrics = createMetrics();
   const dispatcher = await startDispatcher({ sql, config, metrics, log });
-  const app = createApp({ sql, metrics, dispatcherRunning: dispatcher.running });
+  const app = createApp({
+    sql,
+    metrics,
+    dispatcherRunning: dispatcher.running,
+    apiToken: apiToken.token,
+    allowPrivateTargets: config.allowPrivateTargets,
+    maxBodyBytes: config.maxBodyBytes,
+    log,
+    onWebhookReenabled: dispatcher.reenabled,
+    onDeliveriesQueued: dispatcher.wake,
+  });
   const server = serve(app.fetch, { hostname: config.host, port: config.port });
   log("info", "statehook listening", {
     url: `http://${config.host}:${server.port}`,
@@ -43,11 +63,23 @@ async function main() {
     database: embedded ? "embedded" : "external",
   });
 
+  // Bounds the attempt log: now, then hourly. A failure is logged and retried next hour.
+  const prune = () => {
+    if (config.attemptRetentionDays === 0) return;
+    pruneAttempts(sql, config.attemptRetentionDays).then(
+      (deleted) => deleted > 0 && log("info", "attempt log pruned", { deleted, retention_days: config.attemptRetentionDays }),
+      (error) => log("warn", "attempt log pruning failed", { error: String(error) }),
+    );
+  };
+  prune();
+  const pruneTimer = setInterval(prune, 3600_000);
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log("info", "shutting down", { signal, grace_ms: config.shutdownGraceMs });
+    clearInterval(pruneTimer);
     await dispatcher.stop();
     await server.stop();
     await sql.end({ timeout: 5 });

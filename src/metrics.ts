@@ -7,6 +7,15 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function createMetrics() {
   const registry = new Registry();
   const registers = [registry];
+  const deliveries = new Counter({
+    name: "dwctl_webhook_deliveries_total",
+    help: "Delivery attempts by outcome.",
+    labelNames: ["outcome"] as const,
+    registers,
+  });
+  // Both series exist from the start, so rate() and alerts see a 0, not a gap.
+  deliveries.inc({ outcome: "success" }, 0);
+  deliveries.inc({ outcome: "failure" }, 0);
   return {
     registry,
     claimed: new Counter({
@@ -14,12 +23,7 @@ export function createMetrics() {
       help: "Deliveries claimed from the database for sending.",
       registers,
     }),
-    deliveries: new Counter({
-      name: "dwctl_webhook_deliveries_total",
-      help: "Delivery attempts by outcome.",
-      labelNames: ["outcome"] as const,
-      registers,
-    }),
+    deliveries,
     exhausted: new Counter({
       name: "dwctl_webhook_deliveries_exhausted_total",
       help: "Deliveries that reached a terminal failure (schedule used up or webhook disabled).",

@@ -85,6 +85,19 @@ export async function rotateSecret(sql: Sql, userId: string, id: string): Promis
   return result.count > 0 ? secret : undefined;
 }
 
+/** Like rotateSecret, but returns the webhook too, for the API's rotate response. */
+export async function rotateWebhookSecret(
+  sql: Sql,
+  userId: string,
+  id: string,
+): Promise<{ webhook: WebhookView; secret: string } | undefined> {
+  const secret = generateSecret();
+  const [webhook] = await sql<WebhookView[]>`
+    UPDATE user_webhooks SET secret = ${secret} WHERE id = ${id} AND user_id = ${userId}
+    RETURNING ${sql.unsafe(VIEW)}`;
+  return webhook && { webhook, secret };
+}
+
 export type BreakerState = { consecutiveFailures: number; enabled: boolean; tripped: boolean };
 
 /**

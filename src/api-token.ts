@@ -1,0 +1,36 @@
+// The admin API's bearer token: STATEHOOK_API_TOKEN when set; otherwise the
+// one kept in the data directory, so restarts keep it; otherwise a new one,
+// written there (mode 0600) and announced once, on the first start only.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export type ApiToken = { token: string; source: "environment" | "file" | "generated"; path?: string };
+
+export const TOKEN_FILE = "api-token";
+const TOKEN68 = /^[A-Za-z0-9._~+\/-]+=*$/;
+
+/** 32 random bytes as base64url: fits a Bearer header (RFC 6750 token68). */
+export function generateApiToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return "sht_" + btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+export async function loadApiToken(configured: string | undefined, dataDir: string): Promise<ApiToken> {
+  if (configured) return { token: configured, source: "environment" };
+  const path = join(dataDir, TOKEN_FILE);
+  const kept = (await readFile(path, "utf8").catch(() => "")).trim();
+  if (kept) {
+    if (!TOKEN68.test(kept)) throw new Error(`${path} does not hold a usable API token (A-Z a-z 0-9 . _ ~ + / -)`);
+    return { token: kept, source: "file", path };
+  }
+  await mkdir(dataDir, { recursive: true });
+  const token = generateApiToken();
+  // "wx": if another replica sharing the directory wrote one first, use that.
+  const written = await writeFile(path, token + "\n", { mode: 0o600, flag: "wx" }).then(() => true, () => false);
+  if (!written) {
+    const theirs = (await readFile(path, "utf8")).trim();
+    if (theirs) return { token: theirs, source: "file", path };
+    throw new Error(`could not write the API token to ${path}`);
+  }
+  return { token, source: "generated", path };
+}

@@ -1,0 +1,175 @@
+// Delivery inspection and replay: a webhook's deliveries (newest first, keyset
+// pagination), one delivery with its attempt history, and retry, which
+// re-queues a failed or exhausted delivery now with a fresh schedule.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { DeliveryStatus } from "../db/deliveries.ts";
+import {
+  type AttemptRow, decodeCursor, type DeliverySummary, encodeCursor, getDeliveryDetail, listDeliveries, retryDelivery,
+} from "../db/delivery-queries.ts";
+import { getWebhook } from "../db/webhooks.ts";
+import { apiError, errorResponse } from "./errors.ts";
+import { type ApiDeps, createRouter, security } from "./router.ts";
+import { timestamp, uuid } from "./schemas.ts";
+
+const STATUSES = ["pending", "delivered", "failed", "exhausted"] as const;
+
+const DeliverySchema = z
+  .object({
+    id: z.string().openapi({ format: "uuid" }),
+    webhook_id: z.string().openapi({ format: "uuid" }),
+    event_id: z.string().openapi({ format: "uuid" }),
+    event_type: z.string(),
+    status: z.enum(STATUSES),
+    attempt_count: z.number().int(),
+    next_attempt_at: timestamp(),
+    resource_id: z.string().openapi({ format: "uuid" }).nullable(),
+    last_status_code: z.number().int().nullable(),
+    last_error: z.string().nullable(),
+    created_at: timestamp(),
+    updated_at: timestamp(),
+  })
+  .openapi("Delivery");
+
+const AttemptSchema = z
+  .object({
+    attempt_number: z.number().int(),
+    outcome: z.string().openapi({ example: "failed" }),
+    status_code: z.number().int().nullable(),
+    error: z.string().nullable(),
+    duration_ms: z.number().int().nullable(),
+    response_body: z.string().nullable().openapi({ description: "The first 4 KiB of the receiver's answer" }),
+    created_at: timestamp(),
+  })
+  .openapi("Attempt");
+
+const DeliveryDetailSchema = DeliverySchema.extend({
+  user_id: z.string().openapi({ format: "uuid" }).nullable(),
+  payload: z.unknown().openapi({ description: 'The body sent: {"type", "timestamp", "data"}' }),
+  attempts: z.array(AttemptSchema),
+}).openapi("DeliveryDetail");
+
+const DeliveryPage = z
+  .object({
+    data: z.array(DeliverySchema),
+    next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last" }),
+  })
+  .openapi("DeliveryPage");
+
+const tags = ["deliveries"];
+const unauthorized = errorResponse("Missing or wrong bearer token");
+
+const list = createRoute({
+  method: "get",
+  path: "/admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",
+  tags, security, summary: "List a webhook's deliveries, newest first",
+  request: {
+    params: z.object({
+      user_id: uuid().openapi({ param: { name: "user_id", in: "path" } }),
+      webhook_id: uuid().openapi({ param: { name: "webhook_id", in: "path" } }),
+    }),
+    query: z.object({
+      status: z.enum(STATUSES).optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ type: "integer" }),
+      cursor: z.string().max(200).optional(),
+    }),
+  },
+  responses: {
+    200: { content: { "application/json": { schema: DeliveryPage } }, description: "A page of deliveries" },
+    400: errorResponse("Invalid input"),
+    401: unauthorized,
+    404: errorResponse("No such webhook for this user"),
+  },
+});
+
+const DeliveryParams = z.object({ id: uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+const get = createRoute({
+  method: "get", path: "/admin/api/v1/deliveries/{id}", tags, security, summary: "A delivery with its attempt history",
+  request: { params: DeliveryParams },
+  responses: {
+    200: { content: { "application/json": { schema: DeliveryDetailSchema } }, description: "The delivery" },
+    400: errorResponse("Invalid input"),
+    401: unauthorized,
+    404: errorResponse("No such delivery"),
+  },
+});
+
+const retry = createRoute({
+  method: "post", path: "/admin/api/v1/deliveries/{id}/retry", tags, security,
+  summary: "Re-queue a failed or exhausted delivery now, with a fresh schedule",
+  request: { params: DeliveryParams },
+  responses: {
+    202: { content: { "application/json": { schema: DeliverySchema } }, description: "Queued again" },
+    400: errorResponse("Invalid input"),
+    401: unauthorized,
+    404: errorResponse("No such delivery"),
+    409: errorResponse("Pending or delivered already, or its webhook is disabled"),
+  },
+});
+
+function deliveryJson(d: DeliverySummary) {
+  return {
+    id: d.id,
+    webhook_id: d.webhook_id,
+    event_id: d.event_id,
+    event_type: d.event_type,
+    status: d.status,
+    attempt_count: d.attempt_count,
+    next_attempt_at: d.next_attempt_at.toISOString(),
+    resource_id: d.resource_id,
+    last_status_code: d.last_status_code,
+    last_error: d.last_error,
+    created_at: d.created_at.toISOString(),
+    updated_at: d.updated_at.toISOString(),
+  };
+}
+
+function attemptJson(a: AttemptRow) {
+  return { ...a, created_at: a.created_at.toISOString() };
+}
+
+export function deliveryRoutes(deps: ApiDeps) {
+  const { sql } = deps;
+  return createRouter()
+    .openapi(list, async (c) => {
+      const { user_id, webhook_id } = c.req.valid("param");
+      const { status, limit, cursor } = c.req.valid("query");
+      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      if (cursor !== undefined && !after) return apiError(c, 400, "invalid_cursor", "query.cursor: not a cursor from next_cursor");
+      if (!(await getWebhook(sql, user_id, webhook_id))) {
+        return apiError(c, 404, "not_found", `no webhook ${webhook_id} for this user`);
+      }
+      const page = await listDeliveries(sql, webhook_id, { status: status as DeliveryStatus | undefined, limit, after });
+      return c.json({
+        data: page.deliveries.map(deliveryJson),
+        next_cursor: page.next ? encodeCursor(page.next) : null,
+      }, 200);
+    })
+    .openapi(get, async (c) => {
+      const { id } = c.req.valid("param");
+      const detail = await getDeliveryDetail(sql, id);
+      if (!detail) return apiError(c, 404, "not_found", `no delivery ${id}`);
+      return c.json({
+        ...deliveryJson(detail),
+        user_id: detail.user_id,
+        payload: detail.payload,
+        attempts: detail.attempts.map(attemptJson),
+      }, 200);
+    })
+    .openapi(retry, async (c) => {
+      const { id } = c.req.valid("param");
+      const result = await retryDelivery(sql, id);
+      if (result.ok) {
+        deps.onDeliveriesQueued?.();
+        return c.json(deliveryJson(result.delivery), 202);
+      }
+      switch (result.reason) {
+        case "not_found":
+          return apiError(c, 404, "not_found", `no delivery ${id}`);
+        case "webhook_disabled":
+          return apiError(c, 409, "webhook_disabled", "the delivery's webhook is disabled; enable it with PATCH enabled: true first");
+        case "not_retryable":
+          return apiError(c, 409, "not_retryable", `delivery is ${result.status}; only failed or exhausted deliveries can be retried`);
+      }
+    });
+}

@@ -1,0 +1,89 @@
+// Publishing: POST /admin/api/v1/events fans one event out to the user's own
+// webhooks and every platform webhook that wants its type, in one statement.
+// With a resource_id it is idempotent per webhook: a second publish for the
+// same resource queues nothing new and lists the webhooks it skipped.
+import { createRoute, z } from "@hono/zod-openapi";
+import { publishEvent } from "../db/events.ts";
+import { apiError, errorResponse } from "./errors.ts";
+import { type ApiDeps, createRouter, security } from "./router.ts";
+import { eventType, timestamp, unstorableJson, uuid } from "./schemas.ts";
+
+const PublishEvent = z
+  .object({
+    event_type: eventType(),
+    data: z.record(z.string(), z.unknown()).openapi({
+      description: "Delivered as the payload's data field.",
+      example: { batch_id: "b_123", status: "completed" },
+    }),
+    user_id: uuid().nullable().optional().openapi({ description: "Whose own webhooks receive it; omit for platform webhooks only." }),
+    resource_id: uuid().nullable().optional().openapi({
+      description: "Makes the publish idempotent: one delivery per (webhook, event type, resource).",
+    }),
+  })
+  .strict()
+  .openapi("PublishEvent");
+
+const QueuedDelivery = z
+  .object({
+    id: z.string().openapi({ format: "uuid" }),
+    webhook_id: z.string().openapi({ format: "uuid" }),
+    status: z.enum(["pending", "delivered", "failed", "exhausted"]),
+    next_attempt_at: timestamp(),
+    created_at: timestamp(),
+  })
+  .openapi("QueuedDelivery");
+
+const Published = z
+  .object({
+    event_id: z.string().openapi({ format: "uuid", description: "The webhook-id header of every delivery of this event" }),
+    event_type: z.string(),
+    timestamp: timestamp(),
+    deliveries: z.array(QueuedDelivery),
+    duplicate_webhook_ids: z.array(z.string().openapi({ format: "uuid" })).openapi({
+      description: "Webhooks that already had a delivery for this resource_id, so got none now",
+    }),
+  })
+  .openapi("PublishedEvent");
+
+const publish = createRoute({
+  method: "post",
+  path: "/admin/api/v1/events",
+  tags: ["events"],
+  security,
+  summary: "Publish an event to every webhook that wants it",
+  request: { body: { required: true, content: { "application/json": { schema: PublishEvent } } } },
+  responses: {
+    202: { content: { "application/json": { schema: Published } }, description: "Queued for delivery" },
+    400: errorResponse("Invalid input"),
+    401: errorResponse("Missing or wrong bearer token"),
+    413: errorResponse("Body too large"),
+    415: errorResponse("Body is not JSON"),
+  },
+});
+
+export function eventRoutes(deps: ApiDeps) {
+  return createRouter().openapi(publish, async (c) => {
+    const body = c.req.valid("json");
+    const unstorable = unstorableJson(body.data);
+    if (unstorable) return apiError(c, 400, "invalid_request", `body.data: ${unstorable}`);
+    const event = await publishEvent(deps.sql, {
+      eventType: body.event_type,
+      data: body.data,
+      userId: body.user_id,
+      resourceId: body.resource_id,
+    });
+    return c.json({
+      event_id: event.eventId,
+      event_type: body.event_type,
+      timestamp: event.timestamp.toISOString(),
+      deliveries: event.deliveries.map((d) => ({
+        id: d.id,
+        webhook_id: d.webhook_id,
+        status: d.status,
+        next_attempt_at: d.next_attempt_at.toISOString(),
+        created_at: d.created_at.toISOString(),
+      })),
+      duplicate_webhook_ids: event.duplicateWebhookIds,
+    }, 202);
+  });
+}

@@ -1,0 +1,32 @@
+// The management API under /admin/api/v1: bearer auth and a body limit in
+// front, then one router per resource. Each router carries its OpenAPI
+// definitions, which the root app merges into /openapi.json.
+//
+//   mountApi(app, { sql, apiToken, maxBodyBytes: 1 << 20, allowPrivateTargets: false });
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { requireToken } from "./auth.ts";
+import { deliveryRoutes } from "./deliveries.ts";
+import { apiError } from "./errors.ts";
+import { eventRoutes } from "./events.ts";
+import type { ApiDeps } from "./router.ts";
+import { webhookRoutes } from "./webhooks.ts";
+
+export type { ApiDeps } from "./router.ts";
+
+export type MountOptions = ApiDeps & { apiToken: string; maxBodyBytes: number };
+
+export function mountApi(app: OpenAPIHono, options: MountOptions): void {
+  const { apiToken, maxBodyBytes, ...deps } = options;
+  app.use(
+    "/admin/api/*",
+    requireToken(apiToken),
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: (c) => apiError(c, 413, "payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
+    }),
+  );
+  app.route("/", webhookRoutes(deps));
+  app.route("/", eventRoutes(deps));
+  app.route("/", deliveryRoutes(deps));
+}

@@ -1,0 +1,56 @@
+// Zod building blocks shared by the resource modules: ids, event types and
+// strings Postgres can store. Postgres text cannot hold NUL, and jsonb refuses
+// NUL and unpaired surrogates, so such input is a 400 here rather than a
+// database error (a 500) later.
+import { z } from "@hono/zod-openapi";
+
+const NUL = /\u0000/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const storableString = (s: string) => !NUL.test(s) && !LONE_SURROGATE.test(s);
+
+/** A string Postgres can store as text. */
+export const text = (max: number) =>
+  z.string().max(max).refine(storableString, "must not contain NUL characters or unpaired surrogates");
+
+/** Any 8-4-4-4-12 hex UUID, as Postgres' uuid type takes it (not only RFC 4122 variants). */
+export const uuid = () => z.guid({ message: "must be a UUID" });
+
+export const EVENT_TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
+
+export const eventType = () =>
+  z
+    .string()
+    .max(128)
+    .regex(EVENT_TYPE, "must be dot-separated words, like batch.completed")
+    .openapi({ example: "batch.completed" });
+
+export const timestamp = () => z.string().openapi({ format: "date-time", example: "2025-01-01T12:00:00.000Z" });
+
+const MAX_DEPTH = 64;
+
+/**
+ * Why a JSON value cannot be stored as jsonb, or undefined if it can. Walks
+ * iteratively: a deeply nested body must not overflow the stack here.
+ */
+export function unstorableJson(value: unknown): string | undefined {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: item, depth } = stack.pop()!;
+    if (depth > MAX_DEPTH) return `is nested more than ${MAX_DEPTH} levels deep`;
+    if (typeof item === "string") {
+      if (!storableString(item)) return "contains a NUL character or an unpaired surrogate";
+    } else if (Array.isArray(item)) {
+      for (const child of item) stack.push({ value: child, depth: depth + 1 });
+    } else if (item !== null && typeof item === "object") {
+      for (const [key, child] of Object.entries(item)) {
+        if (!storableString(key)) return "has a key with a NUL character or an unpaired surrogate";
+        stack.push({ value: child, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+export const iso = (date: Date) => date.toISOString();
+export const isoOrNull = (date: Date | null) => (date === null ? null : date.toISOString());
