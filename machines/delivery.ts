@@ -120,6 +120,7 @@ export const deliveryMachine = setup({
     },
     claimed: {
       invoke: {
+        id: "sign",
         src: "sign",
         input: ({ context }) => context.delivery,
         onDone: { target: "sending", actions: assign({ request: ({ event }) => event.output }) },
@@ -135,6 +136,7 @@ export const deliveryMachine = setup({
     },
     sending: {
       invoke: {
+        id: "send",
         src: "send",
         input: ({ context }) => context.request!,
         onDone: [
