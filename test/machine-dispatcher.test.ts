@@ -1,0 +1,178 @@
+// Model-based tests of the dispatcher machine: fast-check interleaves
+// wake-ups, claim answers, send completions, result writes, clock ticks and a
+// stop, in a world where the test decides every effect (support/dispatcher-
+// world.ts; the real delivery and webhook machines run inside it). After
+// every step: in-flight never exceeds the cap and matches the live delivery
+// actors, nothing is claimed after stop; at the end every claimed delivery
+// was sent, written or released, and stop completes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { createWorld, SETTINGS, type World } from "./support/dispatcher-world.ts";
+
+const RUNS = 150;
+
+type Model = { stopped: boolean };
+type Command = fc.AsyncCommand<Model, World, false>;
+
+function invariants(w: World, after: string) {
+  const { context } = w.actor.getSnapshot();
+  const cap = w.settings.maxInFlight;
+  assert.ok(context.inFlight >= 0 && context.inFlight <= cap, `after ${after}: in-flight ${context.inFlight} exceeds the cap ${cap}`);
+  assert.equal(w.activeDeliveries(), context.inFlight, `after ${after}: in-flight count and live delivery actors differ`);
+  assert.ok(w.sends.length <= cap, `after ${after}: ${w.sends.length} sends at once`);
+  for (const claim of w.claims) {
+    assert.ok(claim.limit >= 1 && claim.limit <= w.settings.batchSize, `claim asked for ${claim.limit} rows`);
+    assert.equal(claim.afterStop, false, `after ${after}: a claim started after stop`);
+  }
+  assert.ok(w.claims.filter((c) => c.open).length <= 1, "one claim at a time");
+  assert.ok(w.records.filter((r) => r.open).length <= 1, "one result write at a time");
+}
+
+const step = (name: string, check: (w: World) => boolean, act: (w: World) => void): Command => ({
+  check: () => true,
+  async run(_m, w) {
+    if (!check(w)) return;
+    act(w);
+    await w.settle();
+    invariants(w, name);
+  },
+  toString: () => name,
+});
+
+const wake = step("wake", () => true, (w) => w.actor.send({ type: "WAKE" }));
+const stop = step("stop", (w) => !w.stopSent, (w) => w.stop());
+const reenable = step("re-enable w1", () => true, (w) => w.actor.send({ type: "WEBHOOK.REENABLED", webhookId: "w1" }));
+const claimReturns = (n: number, disabledEvery: number) =>
+  step(`claim returns ${n} row(s)${disabledEvery ? ", alternate ones for a disabled webhook" : ""}`, (w) => !!w.openClaim(), (w) => {
+    w.answerClaim(n, (i) => ({ webhookId: i % 2 ? "w2" : "w1", webhookEnabled: !(disabledEvery && i % disabledEvery === 0) }));
+  });
+const claimFails = step("claim fails", (w) => !!w.openClaim(), (w) => w.failClaim());
+const finish = (status: number | null, which: number) =>
+  step(`send #${which} finishes: ${status === null ? "delivery actor crashes" : `HTTP ${status}`}`, (w) => w.sends.length > 0, (w) => {
+    w.finishSend(status, w.sends[which % w.sends.length].deliveryId);
+  });
+const record = (ok: boolean) => step(`result write ${ok ? "succeeds" : "fails"}`, (w) => !!w.openRecord(), (w) => w.answerRecord(ok));
+const tick = (ms: number) => step(`${ms} ms pass`, () => true, (w) => w.clock.increment(ms));
+
+const commands = fc.commands<Model, World, false>([
+  fc.constant(wake),
+  fc.constant(stop),
+  fc.constant(reenable),
+  fc.tuple(fc.nat(SETTINGS.batchSize + 1), fc.constantFrom(0, 0, 2)).map(([n, d]) => claimReturns(n, d)),
+  fc.tuple(fc.nat(SETTINGS.batchSize + 1), fc.constantFrom(0, 0, 2)).map(([n, d]) => claimReturns(n, d)),
+  fc.constant(claimFails),
+  fc.tuple(fc.constantFrom<number | null>(200, 200, 500, 503, null), fc.nat(3)).map(([s, i]) => finish(s, i)),
+  fc.tuple(fc.constantFrom<number | null>(200, 500), fc.nat(3)).map(([s, i]) => finish(s, i)),
+  fc.boolean().map(record),
+  fc.constant(record(true)),
+  fc.constantFrom(SETTINGS.pollIntervalMs, SETTINGS.writeRetryMs, SETTINGS.shutdownGraceMs, 100).map(tick),
+], { maxCommands: 40 });
+
+/**
+ * Stops (if the run did not) and lets the world wind down: claims come back
+ * empty, writes succeed, and sends either all finish or are left hanging
+ * until the grace period passes. Returns how many rounds it took.
+ */
+async function windDown(w: World, sendsHang: boolean): Promise<number> {
+  if (!w.stopSent) w.stop();
+  await w.settle();
+  for (let round = 1; round <= 50; round++) {
+    if (w.actor.getSnapshot().status === "done") return round;
+    if (w.openClaim()) w.answerClaim(0);
+    else if (w.openRecord()) w.answerRecord(true);
+    else if (w.sends.length && !sendsHang) w.finishSend(200);
+    else w.clock.increment(Math.max(w.settings.shutdownGraceMs, w.settings.writeRetryMs));
+    await w.settle();
+    invariants(w, `wind-down round ${round}`);
+  }
+  return Infinity;
+}
+
+function ledger(w: World) {
+  const written = w.records.filter((r) => r.ok);
+  return {
+    outcomes: written.flatMap((r) => r.batch.outcomes.map((o) => o.deliveryId)),
+    released: written.flatMap((r) => r.batch.released.map((x) => x.deliveryId)),
+    offered: new Set(w.records.flatMap((r) => [...r.batch.outcomes.map((o) => o.deliveryId), ...r.batch.released.map((x) => x.deliveryId)])),
+  };
+}
+
+test("dispatcher: in-flight stays within the cap, no claim after stop, every claimed delivery is sent or released, stop completes", async () => {
+  await fc.assert(
+    fc.asyncProperty(commands, fc.boolean(), async (cmds, sendsHang) => {
+      const w = createWorld();
+      await w.settle();
+      await fc.asyncModelRun(() => ({ model: { stopped: false }, real: w }), cmds);
+      const rounds = await windDown(w, sendsHang);
+      assert.ok(rounds < Infinity, `stop did not complete: ${JSON.stringify(w.actor.getSnapshot().value)}`);
+      assert.equal(w.actor.getSnapshot().status, "done");
+      assert.equal(w.openClaim(), undefined);
+      assert.equal(w.claims.filter((c) => c.afterStop).length, 0, "claimed after stop");
+
+      const { released, offered } = ledger(w);
+      for (const row of w.claimed) {
+        // Sent (whatever came of it), or given back, or judged unsendable and written.
+        const unsent = w.records.some((r) => r.batch.outcomes.some((o) => o.deliveryId === row.id && !o.attempted));
+        assert.ok(w.sent.has(row.id) || released.includes(row.id) || unsent, `${row.id} was neither sent nor released`);
+      }
+      // Nothing is lost on the way to the writer except by a crashed delivery actor (its claim expires).
+      for (const row of w.claimed) {
+        if (!offered.has(row.id)) assert.ok(w.sent.has(row.id), `${row.id} never reached the writer`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+test("dispatcher: stop completes within the grace period even if no send ever finishes", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: SETTINGS.maxInFlight }), async (n) => {
+      const w = createWorld({ ...SETTINGS, batchSize: SETTINGS.maxInFlight });
+      await w.settle();
+      w.answerClaim(n);
+      await w.settle();
+      assert.equal(w.sends.length, n);
+      w.stop();
+      await w.settle();
+      w.clock.increment(SETTINGS.shutdownGraceMs - 1);
+      await w.settle();
+      assert.notEqual(w.actor.getSnapshot().status, "done", "stopped before the grace period ended");
+      w.clock.increment(1);
+      await w.settle();
+      while (w.openRecord()) {
+        w.answerRecord(true);
+        await w.settle();
+      }
+      assert.equal(w.actor.getSnapshot().status, "done");
+      assert.deepEqual(ledger(w).released.sort(), w.claimed.map((r) => r.id).sort(), "every hanging send released");
+      assert.equal(w.sends.length, 0, "hanging sends aborted");
+    }),
+    { numRuns: 20 },
+  );
+});
+
+// Known bug, kept as the property that states the fix (see the closing note
+// of issue 4): spawned delivery actors stay in the dispatcher's children after
+// they finish, so at the end of the grace period `abandonInFlight` releases
+// deliveries that were already delivered and written, and the children map
+// grows by one actor per delivery for the life of the process.
+test("dispatcher: each claimed delivery is written exactly once, as an outcome or a release", { todo: "finished delivery actors are never removed from the dispatcher's children" }, async () => {
+  await fc.assert(
+    fc.asyncProperty(commands, fc.boolean(), async (cmds, sendsHang) => {
+      const w = createWorld();
+      await w.settle();
+      await fc.asyncModelRun(() => ({ model: { stopped: false }, real: w }), cmds);
+      await windDown(w, sendsHang);
+      if (w.records.some((r) => r.ok === false)) return; // a dropped write may lose rows by design
+      const { outcomes, released } = ledger(w);
+      for (const row of w.claimed) {
+        if (!w.sends.every((s) => s.deliveryId !== row.id)) continue;
+        const times = outcomes.filter((id) => id === row.id).length + released.filter((id) => id === row.id).length;
+        const crashed = times === 0 && w.sent.has(row.id);
+        assert.ok(crashed || times === 1, `${row.id} written ${times} times`);
+      }
+    }),
+    { numRuns: RUNS },
+  );
+});
