@@ -3,7 +3,7 @@
 // how, when a result write succeeds or fails, and what time it is (a
 // SimulatedClock). The real delivery and webhook machines run inside it;
 // only their I/O is fake. Used by the model-based tests and the path runs.
-import { type Actor, createActor, fromPromise, SimulatedClock } from "xstate";
+import { type Actor, createActor, fromPromise, type InspectionEvent, SimulatedClock } from "xstate";
 import { type ClaimedDelivery, deliveryMachine, type SendResult, type SignedRequest } from "../../machines/delivery.ts";
 import { type DispatcherSettings, dispatcherMachine, type RecordedWebhook, type ResultBatch } from "../../machines/dispatcher.ts";
 
@@ -47,7 +47,13 @@ export const SETTINGS: DispatcherSettings = {
   threshold: 3,
 };
 
-export function createWorld(settings: DispatcherSettings = SETTINGS, options: { ids?: (n: number) => string } = {}): World {
+export type WorldOptions = {
+  /** Delivery ids for claimed rows, by claim order (default d1, d2, …). */
+  ids?: (n: number) => string;
+  inspect?: (event: InspectionEvent) => void;
+};
+
+export function createWorld(settings: DispatcherSettings = SETTINGS, options: WorldOptions = {}): World {
   let next = 0;
   const ids = options.ids ?? ((n) => `d${n}`);
   const world = {} as World;
@@ -147,7 +153,7 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: { 
         .filter((child) => child && child.id.startsWith("delivery:") && child.getSnapshot().status === "active").length;
     },
   });
-  world.actor = createActor(machine, { input: settings, clock });
+  world.actor = createActor(machine, { input: settings, clock, inspect: options.inspect });
   world.actor.subscribe({ error: () => {} });
   world.actor.start();
   return world;

@@ -1,0 +1,486 @@
+// Path coverage with @xstate/graph: for each machine, the shortest path to
+// every state and to every transition, each run against the machine. The
+// delivery and webhook paths run with real effects (Postgres, the real
+// signer and sender, a local receiver, recordOutcomes), and after each path
+// the database must say what the model says; the dispatcher's paths run in a
+// world whose effects the test controls. Coverage is measured from what the
+// runs actually took (XState's microstep inspection) against every state node
+// and transition the definitions hold, so a new state or transition that no
+// path reaches fails here.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
+import { getAdjacencyMap, getShortestPaths } from "@xstate/graph";
+import {
+  type AnyActorLogic, type AnyEventObject, type AnyMachineSnapshot, type AnyStateMachine, createActor, fromPromise,
+  type InspectionEvent, toPromise,
+} from "xstate";
+import {
+  type ClaimedDelivery, type DeliveryInput, type DeliveryOutcome, deliveryMachine, type SendResult, type SignedRequest,
+} from "../machines/delivery.ts";
+import { dispatcherMachine } from "../machines/dispatcher.ts";
+import { webhookMachine } from "../machines/webhook.ts";
+import { keyOfTaken, stateNodes, transitions } from "../scripts/diagrams.ts";
+import { claimDue, createDelivery } from "../src/db/deliveries.ts";
+import { recordOutcomes } from "../src/db/outcomes.ts";
+import { createWebhook, updateWebhook } from "../src/db/webhooks.ts";
+import { createKeyring } from "../src/keyring.ts";
+import { createSender } from "../src/sender.ts";
+import { webhookHeaders } from "../src/signing.ts";
+import { createWorld, type World } from "./support/dispatcher-world.ts";
+import { type TestDatabase, testDatabase } from "./support/database.ts";
+import { type Receiver, startReceiver } from "./support/receiver.ts";
+
+let db: TestDatabase;
+let receiver: Receiver;
+let refusedUrl: string;
+before(async () => {
+  db = await testDatabase();
+  // Answers with the status its path names: /status/503 → 503.
+  receiver = await startReceiver((req, res) => {
+    res.statusCode = Number(/\/status\/(\d+)/.exec(req.path)?.[1] ?? 200);
+    res.end("ok");
+  });
+  // A port that was just free: connecting to it is refused.
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  refusedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/hook`;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+});
+after(async () => {
+  await receiver.close();
+  await db.close();
+});
+
+// ---------------------------------------------------------------------------
+// Paths and coverage, machine-independent
+
+type Path = { label: string; initial: AnyMachineSnapshot; steps: { event: AnyEventObject; state: AnyMachineSnapshot }[] };
+
+type Traversal = {
+  input?: unknown;
+  events: (snapshot: AnyMachineSnapshot) => AnyEventObject[];
+  serializeState?: (snapshot: AnyMachineSnapshot) => string;
+};
+
+const describeEvent = (e: AnyEventObject) => e.type.replace(/^xstate\./, "");
+
+/**
+ * The shortest path to every state, and to every transition: the shortest
+ * path to its source state plus the one event that takes it. Paths that are
+ * a prefix of another are dropped: running the longer one runs them too.
+ */
+function coveringPaths(machine: AnyStateMachine, logic: AnyActorLogic, t: Traversal, label: string): Path[] {
+  const serialize = t.serializeState ?? ((s: AnyMachineSnapshot) => JSON.stringify({ value: s.value, context: s.context }));
+  const options = { input: t.input, events: t.events, serializeState: serialize } as never;
+  const toState = new Map<string, Path>();
+  for (const p of getShortestPaths(logic, options)) {
+    const [first, ...rest] = p.steps as { event: AnyEventObject; state: AnyMachineSnapshot }[];
+    toState.set(serialize(p.state as AnyMachineSnapshot), { label, initial: first.state, steps: rest });
+  }
+  // Per transition definition, the shortest path whose last event takes it.
+  const toTransition = new Map<string, Path>();
+  const adjacency = getAdjacencyMap(logic, options) as unknown as Record<string, { transitions: Record<string, { event: AnyEventObject; state: AnyMachineSnapshot }> }>;
+  for (const [from, { transitions: edges }] of Object.entries(adjacency)) {
+    const head = toState.get(from);
+    if (!head) continue;
+    const last = head.steps.at(-1)?.state ?? head.initial;
+    for (const { event, state } of Object.values(edges)) {
+      for (const taken of machine.getTransitionData(last, event)) {
+        const key = keyOfTaken(taken as never);
+        if ((toTransition.get(key)?.steps.length ?? Infinity) > head.steps.length + 1) {
+          toTransition.set(key, { ...head, steps: [...head.steps, { event, state }] });
+        }
+      }
+    }
+  }
+  const paths = [...toState.values(), ...toTransition.values()];
+  const sig = (p: Path) => p.steps.map((s) => JSON.stringify(s.event)).join(" ");
+  const unique = [...new Map(paths.map((p) => [sig(p), p])).values()];
+  return unique.filter((p) => !unique.some((q) => q !== p && q.steps.length > p.steps.length && sig(q).startsWith(sig(p))));
+}
+
+/** What runs of a machine took: transition keys and state node ids, from XState's own inspection. */
+class Coverage {
+  readonly transitions = new Set<string>();
+  readonly states = new Set<string>();
+  constructor(readonly name: string, readonly machine: AnyStateMachine) {}
+  /** An inspect observer that notes what the root actor (not its children) does. */
+  observer = (e: InspectionEvent) => {
+    if (e.actorRef.sessionId !== e.rootId) return;
+    if (e.type === "@xstate.microstep") {
+      for (const t of e._transitions) {
+        this.transitions.add(keyOfTaken(t as never));
+        this.states.add(t.source.id);
+      }
+    }
+    if (e.type === "@xstate.microstep" || e.type === "@xstate.snapshot") {
+      for (const node of (e.snapshot as AnyMachineSnapshot)._nodes) this.states.add(node.id);
+    }
+  };
+  assertComplete() {
+    const allStates = stateNodes(this.machine.root).map((n) => n.id);
+    const allTransitions = transitions(this.machine).map((t) => t.key);
+    const missingStates = allStates.filter((id) => !this.states.has(id));
+    const missingTransitions = allTransitions.filter((k) => !this.transitions.has(k));
+    console.log(
+      `${this.name}: ${allStates.length - missingStates.length}/${allStates.length} states, ` +
+        `${allTransitions.length - missingTransitions.length}/${allTransitions.length} transitions covered`,
+    );
+    assert.deepEqual(missingStates, [], `${this.name}: states no path reaches`);
+    assert.deepEqual(missingTransitions, [], `${this.name}: transitions no path takes`);
+  }
+}
+
+/** The macrosteps an actor took after start, as "event → state" lines, to compare with a path. */
+function trace(path: Path, show: (s: AnyMachineSnapshot) => unknown = (s) => s.value): string[] {
+  return [`start → ${JSON.stringify(show(path.initial))}`, ...path.steps.map((s) => `${describeEvent(s.event)} → ${JSON.stringify(show(s.state))}`)];
+}
+
+// ---------------------------------------------------------------------------
+// delivery: each path through the real signer and sender, recorded in Postgres
+
+const SCHEDULE = [0, 60, 300];
+const REQUEST: SignedRequest = { url: "https://receiver.example/hook", headers: {}, body: "{}" };
+const response = (statusCode: number): SendResult => ({ kind: "response", statusCode, responseBody: "ok", durationMs: 1 });
+
+const deliveryEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
+  if (s.matches("claimed")) {
+    return [{ type: "xstate.done.actor.sign", output: REQUEST }, { type: "xstate.error.actor.sign", error: new Error("bad secret") }];
+  }
+  if (s.matches("sending")) {
+    return [
+      { type: "xstate.done.actor.send", output: response(200) },
+      { type: "xstate.done.actor.send", output: response(503) },
+      { type: "xstate.done.actor.send", output: { kind: "error", error: "connection refused", durationMs: 1 } },
+      { type: "xstate.error.actor.send", error: new Error("sender bug") },
+    ];
+  }
+  return [];
+};
+
+type Variant = { name: string; attemptCount: number; enabled: boolean };
+const VARIANTS: Variant[] = [
+  { name: "first attempt", attemptCount: 0, enabled: true },
+  { name: "last attempt", attemptCount: SCHEDULE.length - 1, enabled: true },
+  { name: "webhook disabled", attemptCount: 0, enabled: false },
+];
+
+const modelDelivery = (v: Variant): ClaimedDelivery => ({
+  id: "d", webhookId: "w", eventId: "e", eventType: "batch.completed", payload: "{}", attemptCount: v.attemptCount,
+  url: REQUEST.url, webhookEnabled: v.enabled, consecutiveFailures: 0, webhookVersion: 1,
+});
+
+/** Makes the world produce the path's events: receiver status, a broken secret, a refused port, a throwing sender. */
+async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage) {
+  const events = path.steps.map((s) => s.event);
+  const sendEvent = events.find((e) => e.type.includes(".actor.send"));
+  const sendOutput = sendEvent?.output as SendResult | undefined;
+  const url = sendOutput?.kind === "error" ? refusedUrl : `${receiver.url}/status/${sendOutput?.kind === "response" ? sendOutput.statusCode : 200}`;
+  const { webhook } = await createWebhook(db.sql, { userId: crypto.randomUUID(), url });
+  if (!variant.enabled) await db.sql`UPDATE user_webhooks SET enabled = false WHERE id = ${webhook.id}`;
+  if (events.some((e) => e.type === "xstate.error.actor.sign")) {
+    await db.sql`UPDATE user_webhooks SET secret = 'whsec_%%% not base64 %%%' WHERE id = ${webhook.id}`;
+  }
+  const marker = crypto.randomUUID();
+  const created = await createDelivery(db.sql, {
+    webhookId: webhook.id, eventId: crypto.randomUUID(), eventType: "batch.completed",
+    payload: { type: "batch.completed", timestamp: new Date().toISOString(), data: { marker } },
+  });
+  if (variant.attemptCount > 0) {
+    await db.sql`UPDATE webhook_deliveries SET status = 'failed', attempt_count = ${variant.attemptCount} WHERE id = ${created.id}`;
+  }
+
+  // Claimed and signed the way src/dispatcher.ts does it.
+  const row = (await claimDue(db.sql, 1000, 300)).find((r) => r.id === created.id);
+  assert.ok(row, "the row is claimed");
+  const keyring = createKeyring();
+  if (row.secret !== null) keyring.remember(row.webhookId, row.secret);
+  const { secret: _secret, ...delivery } = row;
+  const realSend = createSender({ timeoutMs: 5000, allowPrivateTargets: true });
+  const machine = deliveryMachine.provide({
+    actors: {
+      sign: fromPromise<SignedRequest, ClaimedDelivery>(async ({ input }) => {
+        const key = await keyring.key(input.webhookId);
+        const headers = await webhookHeaders(key, input.eventId, Math.floor(Date.now() / 1000), input.payload);
+        return { url: input.url!, headers, body: input.payload };
+      }),
+      // The real sender turns every failure into a value; a sender that throws
+      // is a bug, and the one effect here that has to be injected.
+      send: sendEvent?.type === "xstate.error.actor.send"
+        ? fromPromise<SendResult, SignedRequest>(() => Promise.reject(new Error("sender bug")))
+        : fromPromise<SendResult, SignedRequest>(({ input, signal }) => realSend(input, signal)),
+    },
+  });
+  const seen: string[] = [];
+  const actor = createActor(machine, {
+    input: { delivery, schedule: SCHEDULE } satisfies DeliveryInput,
+    inspect: (e) => {
+      coverage.observer(e);
+      if (e.type === "@xstate.snapshot" && e.actorRef === actor) {
+        const s = e.snapshot as AnyMachineSnapshot;
+        seen.push(e.event.type === "xstate.init" ? `start → ${JSON.stringify(s.value)}` : `${describeEvent(e.event)} → ${JSON.stringify(s.value)}`);
+      }
+    },
+  });
+  actor.start();
+  const output: DeliveryOutcome = await toPromise(actor);
+  assert.deepEqual(seen, trace(path), `${variant.name}: the real run left the path`);
+
+  // The model's outcome, field by field where the world does not add noise (durations, bodies).
+  const modelOutcome = (path.steps.at(-1)?.state ?? path.initial).context.outcome as DeliveryOutcome;
+  for (const field of ["status", "attempted", "retryDelaySecs", "statusCode", "attemptsBefore"] as const) {
+    assert.equal(output[field], modelOutcome[field], `${variant.name}: outcome.${field}`);
+  }
+
+  // Recorded the way the dispatcher records it; the row must now say what the model said.
+  await recordOutcomes(db.sql, { outcomes: [output], released: [] }, 10);
+  const [after] = await db.sql<{ status: string; attempt_count: number; last_status_code: number | null; due_in: number; attempts: number }[]>`
+    SELECT d.status, d.attempt_count, d.last_status_code,
+      extract(epoch FROM d.next_attempt_at - now())::float8 AS due_in,
+      (SELECT count(*)::int FROM webhook_delivery_attempts a WHERE a.delivery_id = d.id) AS attempts
+    FROM webhook_deliveries d WHERE d.id = ${created.id}`;
+  assert.equal(after.status, modelOutcome.status);
+  assert.equal(after.attempt_count, variant.attemptCount + (modelOutcome.attempted ? 1 : 0));
+  assert.equal(after.attempts, modelOutcome.attempted ? 1 : 0, "one attempt-log row per attempt");
+  if (modelOutcome.attempted) assert.equal(after.last_status_code, modelOutcome.statusCode);
+  if (modelOutcome.status === "failed") assert.ok(Math.abs(after.due_in - modelOutcome.retryDelaySecs!) < 5, "due again after the retry delay");
+  // The payload went out signed, byte for byte, when the path sent it.
+  if (sendOutput?.kind === "response" && sendEvent?.type === "xstate.done.actor.send") {
+    const got = receiver.received.find((r) => r.body.includes(marker));
+    assert.ok(got, "the receiver got the payload");
+    assert.match(got.headers["webhook-signature"], /^v1,/);
+  }
+}
+
+test("delivery: a real run along the shortest path to every state and transition, recorded in Postgres, agrees with the model", async () => {
+  const coverage = new Coverage("delivery", deliveryMachine);
+  let runs = 0;
+  for (const variant of VARIANTS) {
+    const input: DeliveryInput = { delivery: modelDelivery(variant), schedule: SCHEDULE };
+    for (const path of coveringPaths(deliveryMachine, deliveryMachine, { input, events: deliveryEvents }, variant.name)) {
+      await runDeliveryPath(path, variant, coverage);
+      runs++;
+    }
+  }
+  console.log(`delivery: ${runs} paths run`);
+  coverage.assertComplete();
+});
+
+// ---------------------------------------------------------------------------
+// webhook: each step done to the database for real; machine and row must agree
+
+const THRESHOLD = 2;
+// Fresh reports get ever newer versions, so an event fits every snapshot that
+// serialises alike (the version is left out of the graph's states, below).
+let reportVersion = 0;
+const webhookEvents = (_s: AnyMachineSnapshot): AnyEventObject[] => {
+  const fresh = ++reportVersion;
+  return [
+    { type: "SUCCEEDED" },
+    { type: "FAILED" },
+    { type: "REENABLED" },
+    { type: "SYNC", consecutiveFailures: 1, enabled: true, version: fresh },
+    { type: "SYNC", consecutiveFailures: THRESHOLD, enabled: false, version: fresh },
+    { type: "SYNC", consecutiveFailures: THRESHOLD + 1, enabled: false, version: fresh },
+    { type: "SYNC", consecutiveFailures: 0, enabled: true, version: 0 }, // stale
+  ];
+};
+// The version is an ordering, not a state: leaving it out keeps the graph finite.
+const webhookState = (s: AnyMachineSnapshot) => JSON.stringify([s.value, s.context.consecutiveFailures]);
+
+/** One real delivery to the webhook's receiver, ending as `status`, recorded in one batch. */
+async function deliverOnce(webhookId: string, secret: string, status: number) {
+  await db.sql`UPDATE user_webhooks SET url = ${`${receiver.url}/status/${status}`} WHERE id = ${webhookId}`;
+  const created = await createDelivery(db.sql, {
+    webhookId, eventId: crypto.randomUUID(), eventType: "batch.completed",
+    payload: { type: "batch.completed", timestamp: new Date().toISOString(), data: {} },
+  });
+  const row = (await claimDue(db.sql, 1000, 300)).find((r) => r.id === created.id)!;
+  const { secret: _s, ...delivery } = row;
+  const send = createSender({ timeoutMs: 5000, allowPrivateTargets: true });
+  const actor = createActor(deliveryMachine.provide({
+    actors: {
+      sign: fromPromise<SignedRequest, ClaimedDelivery>(async ({ input }) => ({
+        url: input.url!, body: input.payload,
+        headers: await webhookHeaders(secret, input.eventId, Math.floor(Date.now() / 1000), input.payload),
+      })),
+      send: fromPromise<SendResult, SignedRequest>(({ input, signal }) => send(input, signal)),
+    },
+  }), { input: { delivery, schedule: SCHEDULE } });
+  actor.start();
+  const outcome = await toPromise(actor);
+  await recordOutcomes(db.sql, { outcomes: [outcome], released: [] }, THRESHOLD);
+  return outcome;
+}
+
+test("webhook: the shortest path to every state and transition, done to a real row, keeps machine and database in step", async () => {
+  const coverage = new Coverage("webhook", webhookMachine);
+  const input = { webhookId: "w", threshold: THRESHOLD };
+  const paths = coveringPaths(webhookMachine, webhookMachine, { input, events: webhookEvents, serializeState: webhookState }, "webhook");
+  for (const path of paths) {
+    const userId = crypto.randomUUID();
+    const { webhook, secret } = await createWebhook(db.sql, { userId, url: `${receiver.url}/status/200` });
+    let collecting = false;
+    const actor = createActor(webhookMachine, {
+      input: { webhookId: webhook.id, threshold: THRESHOLD },
+      inspect: (e) => collecting && coverage.observer(e),
+    });
+    actor.start();
+    const done: string[] = [];
+    for (const { event, state } of path.steps) {
+      // Do to the database what the event stands for, then tell the actor what the dispatcher would.
+      let sent: AnyEventObject = event;
+      if (event.type === "SUCCEEDED" || event.type === "FAILED") {
+        const outcome = await deliverOnce(webhook.id, secret, event.type === "SUCCEEDED" ? 200 : 500);
+        assert.equal(outcome.status === "delivered", event.type === "SUCCEEDED");
+      } else if (event.type === "REENABLED") {
+        await updateWebhook(db.sql, userId, webhook.id, { enabled: true });
+      } else if (event.type === "SYNC" && event.version === 0) {
+        // A report read before the latest one the actor saw: no newer than what it knows.
+        sent = { ...event, version: actor.getSnapshot().context.version };
+      } else if (event.type === "SYNC") {
+        // Another replica or a user wrote the row; the report carries what the database returned.
+        const [r] = await db.sql<{ consecutive_failures: number; enabled: boolean; version: string }[]>`
+          UPDATE user_webhooks SET consecutive_failures = ${event.consecutiveFailures}, enabled = ${event.enabled},
+            disabled_at = CASE WHEN ${event.enabled} THEN NULL ELSE coalesce(disabled_at, now()) END
+          WHERE id = ${webhook.id}
+          RETURNING consecutive_failures, enabled, (extract(epoch FROM updated_at) * 1000000)::bigint::text AS version`;
+        sent = { type: "SYNC", consecutiveFailures: r.consecutive_failures, enabled: r.enabled, version: Number(r.version) };
+      }
+      collecting = true;
+      actor.send(sent as never);
+      collecting = false;
+      done.push(`${describeEvent(event)}${event.type === "SYNC" ? `(${event.consecutiveFailures}, ${event.enabled ? "enabled" : "disabled"}${event.version === 0 ? ", stale" : ""})` : ""}`);
+      const at = `after ${done.join(" → ")}`;
+      const snapshot = actor.getSnapshot();
+      assert.equal(snapshot.value, state.value, `${at}: state`);
+      assert.equal(snapshot.context.consecutiveFailures, state.context.consecutiveFailures, `${at}: count`);
+
+      // The database, the source of truth, says the same: open iff disabled, same count.
+      const [db_] = await db.sql<{ enabled: boolean; consecutive_failures: number }[]>`
+        SELECT enabled, consecutive_failures FROM user_webhooks WHERE id = ${webhook.id}`;
+      assert.equal(!db_.enabled, snapshot.matches("open"), `${at}: database enabled=${db_.enabled}, actor ${String(snapshot.value)}`);
+      assert.equal(db_.consecutive_failures, snapshot.context.consecutiveFailures, `${at}: database count`);
+    }
+    actor.stop();
+  }
+  console.log(`webhook: ${paths.length} paths run`);
+  coverage.assertComplete();
+});
+
+// ---------------------------------------------------------------------------
+// dispatcher: each path in a world whose effects the test answers
+
+const TRAVERSAL_SETTINGS = { batchSize: 1, maxInFlight: 1, pollIntervalMs: 1000, shutdownGraceMs: 5000, writeRetryMs: 500, schedule: SCHEDULE, threshold: 3 };
+const ROW: ClaimedDelivery = {
+  id: "d1", webhookId: "w1", eventId: "e1", eventType: "batch.completed", payload: "{}", attemptCount: 0,
+  url: "https://receiver.example/hook", webhookEnabled: true, consecutiveFailures: 0, webhookVersion: 1,
+};
+const OUTCOME: DeliveryOutcome = {
+  deliveryId: "d1", webhookId: "w1", attemptsBefore: 0, status: "delivered", attempted: true, retryDelaySecs: null,
+  statusCode: 200, error: null, durationMs: 1, responseBody: "",
+};
+
+const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
+  const events: AnyEventObject[] = [{ type: "WAKE" }, { type: "STOP" }, { type: "WEBHOOK.REENABLED", webhookId: "w1" }];
+  if (s.matches({ intake: "claiming" })) {
+    events.push(
+      { type: "xstate.done.actor.claim", output: [] },
+      { type: "xstate.done.actor.claim", output: [ROW] },
+      { type: "xstate.error.actor.claim", error: new Error("database unavailable") },
+    );
+  }
+  if (s.context.inFlight > 0) {
+    events.push({ type: "xstate.done.actor.delivery:d1", output: OUTCOME }, { type: "xstate.error.actor.delivery:d1", error: new Error("bug") });
+  }
+  if (s.matches({ writer: "flushing" })) {
+    events.push({ type: "xstate.done.actor.record", output: [] }, { type: "xstate.error.actor.record", error: new Error("database unavailable") });
+  }
+  if (s.matches({ intake: "idle" })) events.push({ type: "xstate.after.pollInterval.dispatcher.intake.idle" });
+  if (s.matches({ intake: "draining" })) events.push({ type: "xstate.after.shutdownGrace.dispatcher.intake.draining" });
+  if (s.matches({ writer: "backingOff" })) events.push({ type: "xstate.after.writeRetry.dispatcher.writer.backingOff" });
+  return events;
+};
+
+const cap2 = (n: number) => Math.min(n, 2);
+/** The dispatcher's state up to what matters for its transitions; counts capped so the graph is finite. */
+const dispatcherView = (s: AnyMachineSnapshot) => ({
+  value: s.value,
+  status: s.status,
+  inFlight: s.context.inFlight,
+  moreDue: s.context.moreDue,
+  results: cap2(s.context.results.length),
+  released: cap2(s.context.released.length),
+  writing: s.context.writing ? [cap2(s.context.writing.outcomes.length), cap2(s.context.writing.released.length)] : null,
+});
+
+/**
+ * The dispatcher read through @xstate/graph's own actor scope, with
+ * corrections that make each branch of the graph its own actor system, as a
+ * running actor is: `self.getSnapshot()` answers with the snapshot being
+ * transitioned (abandonInFlight lists the children through it), and
+ * `system.get` finds the children of that snapshot, not those another branch
+ * registered in the one system @xstate/graph shares between branches.
+ */
+const dispatcherLogic = {
+  ...dispatcherMachine,
+  getInitialSnapshot: (scope: never, input: never) => dispatcherMachine.getInitialSnapshot(scope, input),
+  transition: (snapshot: AnyMachineSnapshot, event: AnyEventObject, scope: { self: object; system: object }) => {
+    const system = Object.create(scope.system, {
+      get: { value: (id: string) => snapshot.children[id] },
+      _set: { value: () => {} },
+    });
+    // collectOutcome appends to context.results in place (cheap in a running
+    // actor, whose old snapshot is dropped); a graph keeps every snapshot, so
+    // each branch gets its own copy of the array.
+    const own = { ...snapshot, context: { ...snapshot.context, results: [...snapshot.context.results] } };
+    const self = Object.create(scope.self, { getSnapshot: { value: () => own }, system: { value: system } });
+    return dispatcherMachine.transition(own as never, event as never, { ...scope, self, system } as never);
+  },
+} as unknown as AnyActorLogic;
+
+/** Makes the world produce the path's event: answer the claim, finish the send, answer the write, fire the timer. */
+function produce(w: World, event: AnyEventObject) {
+  switch (event.type) {
+    case "xstate.done.actor.claim":
+      return void w.answerClaim((event.output as unknown[]).length);
+    case "xstate.error.actor.claim":
+      return w.failClaim();
+    case "xstate.done.actor.delivery:d1":
+      return void assert.ok(w.finishSend(200, "d1"), "a send is in flight");
+    case "xstate.error.actor.delivery:d1":
+      return void assert.ok(w.finishSend(null, "d1"), "a send is in flight");
+    case "xstate.done.actor.record":
+      return w.answerRecord(true);
+    case "xstate.error.actor.record":
+      return w.answerRecord(false);
+    case "STOP":
+      return w.stop();
+    default:
+      // WAKE, WEBHOOK.REENABLED, and timers: a delayed event is what the clock would deliver.
+      return w.actor.send(event as never);
+  }
+}
+
+test("dispatcher: the shortest path to every state and transition, run in a controlled world, matches the model step by step", async () => {
+  const coverage = new Coverage("dispatcher", dispatcherMachine);
+  const serializeState = (s: AnyMachineSnapshot) => JSON.stringify(dispatcherView(s));
+  const paths = coveringPaths(dispatcherMachine, dispatcherLogic, { input: TRAVERSAL_SETTINGS, events: dispatcherEvents, serializeState }, "dispatcher");
+  for (const path of paths) {
+    const w = createWorld(TRAVERSAL_SETTINGS, { ids: () => "d1", inspect: coverage.observer });
+    await w.settle();
+    const done: string[] = [];
+    assert.deepEqual(dispatcherView(w.actor.getSnapshot()), dispatcherView(path.initial), "start");
+    for (const { event, state } of path.steps) {
+      produce(w, event);
+      await w.settle();
+      done.push(describeEvent(event));
+      assert.deepEqual(dispatcherView(w.actor.getSnapshot()), dispatcherView(state), `after ${done.join(" → ")}`);
+    }
+    w.actor.stop();
+  }
+  console.log(`dispatcher: ${paths.length} paths run`);
+  coverage.assertComplete();
+});
