@@ -11,6 +11,7 @@ import { startEmbeddedPostgres } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
 import { pruneAttempts } from "./db/retention.ts";
 import { startDispatcher } from "./dispatcher.ts";
+import { startInspection } from "./inspect.ts";
 import { createLog } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { runtimeName, serve } from "./runtime.ts";
@@ -44,7 +45,8 @@ async function main() {
   }
 
   const metrics = createMetrics();
-  const dispatcher = await startDispatcher({ sql, config, metrics, log });
+  const inspection = await startInspection(config.inspect, log);
+  const dispatcher = await startDispatcher({ sql, config, metrics, log, inspect: inspection?.inspect });
   const app = createApp({
     sql,
     metrics,
@@ -81,6 +83,7 @@ async function main() {
     log("info", "shutting down", { signal, grace_ms: config.shutdownGraceMs });
     clearInterval(pruneTimer);
     await dispatcher.stop();
+    inspection?.stop();
     await server.stop();
     await sql.end({ timeout: 5 });
     await embedded?.stop();
