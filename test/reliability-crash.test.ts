@@ -21,13 +21,13 @@ const services: Service[] = [];
 before(async () => {
   db = await testDatabase();
   receiver = await startReceiver();
-});
+}, { timeout: 60_000 });
 
 after(async () => {
   for (const s of services) await s.stop(2000);
   await receiver?.close();
   await db?.close();
-});
+}, { timeout: 60_000 });
 
 const env = () => ({
   DATABASE_URL: db.url,

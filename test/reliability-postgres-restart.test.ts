@@ -20,14 +20,14 @@ before(async () => {
   sql = connect(pg.url, { max: 2 });
   // A little slow, so that sends are in flight when the database goes.
   receiver = await startReceiver((_req, res) => void setTimeout(() => res.end("ok"), 20));
-});
+}, { timeout: 60_000 });
 
 after(async () => {
   await service?.stop(5000);
   await receiver?.close();
   await sql?.end({ timeout: 1 });
   await pg?.close();
-});
+}, { timeout: 60_000 });
 
 const readiness = async (url: string) => {
   const response = await fetch(`${url}/readyz`);

@@ -38,7 +38,7 @@ before(async () => {
     // The unresolvable host must fail on this machine, not at a DNS server.
     namespace: await namespaceFiles(dir, {}),
   });
-});
+}, { timeout: 60_000 });
 
 after(async () => {
   await service?.stop();
@@ -46,7 +46,7 @@ after(async () => {
   await healthy?.close();
   await db?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
-});
+}, { timeout: 60_000 });
 
 type Row = { status: string; attempt_count: number; last_status_code: number | null; last_error: string | null };
 
@@ -68,43 +68,43 @@ async function oneAttemptAt(url: string, timeoutMs = 10_000): Promise<Row & { du
   return row;
 }
 
-test("a receiver that hangs past the timeout: one failed attempt, 'timeout after 1s'", async () => {
+test("a receiver that hangs past the timeout: one failed attempt, 'timeout after 1s'", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt(`${faults.url}/hang`);
   assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], ["failed", 1, null, "timeout after 1s"]);
   assert.ok(row.duration_ms >= 900 && row.duration_ms < 3000, `took ${row.duration_ms} ms`);
 });
 
-test("a connection reset: one failed attempt, 'connection failed'", async () => {
+test("a connection reset: one failed attempt, 'connection failed'", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt(`${faults.url}/reset`);
   assert.deepEqual([row.status, row.attempt_count, row.last_status_code], ["failed", 1, null]);
   assert.match(row.last_error!, /^connection failed/);
 });
 
-test("a refused port: one failed attempt, 'connection failed'", async () => {
+test("a refused port: one failed attempt, 'connection failed'", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt(`http://127.0.0.1:${await freePort()}/nobody`);
   assert.deepEqual([row.status, row.attempt_count, row.last_status_code], ["failed", 1, null]);
   assert.match(row.last_error!, /^connection failed/);
 });
 
-test("a 500: one failed attempt with status 500", async () => {
+test("a 500: one failed attempt with status 500", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt(`${faults.url}/status/500`);
   assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], ["failed", 1, 500, "HTTP 500"]);
   assert.equal(row.response_body, "fault receiver");
 });
 
-test("a 302 redirect is a failure and is never followed", async () => {
+test("a 302 redirect is a failure and is never followed", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt(`${faults.url}/redirect`);
   assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], ["failed", 1, 302, "HTTP 302"]);
   assert.equal(faults.hits("/redirect"), 1);
   assert.equal(faults.hits("/redirect-target"), 0, "the redirect target got nothing");
 });
 
-test("a body trickled slower than the timeout: one failed attempt, 'timeout after 1s'", async () => {
+test("a body trickled slower than the timeout: one failed attempt, 'timeout after 1s'", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt(`${faults.url}/trickle`);
   assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], ["failed", 1, null, "timeout after 1s"]);
 });
 
-test("a 50 MB response body is not buffered: a quick failed attempt, memory stays flat", async () => {
+test("a 50 MB response body is not buffered: a quick failed attempt, memory stays flat", { timeout: 30_000 }, async () => {
   const { peak: peakBefore } = await service.memory();
   const row = await oneAttemptAt(`${faults.url}/huge/500`);
   const { peak: peakAfter } = await service.memory();
@@ -116,13 +116,13 @@ test("a 50 MB response body is not buffered: a quick failed attempt, memory stay
   assert.ok(faults.hugeBytesWritten() < HUGE_BODY_BYTES, "the service stopped reading");
 });
 
-test("an unresolvable host: one failed attempt, 'connection failed'", async () => {
+test("an unresolvable host: one failed attempt, 'connection failed'", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt("http://no-such-host.invalid/hook");
   assert.deepEqual([row.status, row.attempt_count, row.last_status_code], ["failed", 1, null]);
   assert.match(row.last_error!, /^connection failed/);
 });
 
-test("after all of it the service is healthy and ready", async () => {
+test("after all of it the service is healthy and ready", { timeout: 30_000 }, async () => {
   const ready = await fetch(`${service.url}/readyz`);
   assert.equal(ready.status, 200);
   const metrics = await (await fetch(`${service.url}/metrics`)).text();

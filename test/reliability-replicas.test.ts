@@ -23,13 +23,13 @@ before(async () => {
     res.statusCode = req.path.startsWith("/fail") ? 500 : 200;
     res.end();
   });
-});
+}, { timeout: 60_000 });
 
 after(async () => {
   await Promise.all(services.map((s) => s.stop(5000)));
   await receiver?.close();
   await db?.close();
-});
+}, { timeout: 60_000 });
 
 const metric = async (service: Service, name: string) => {
   const text = await (await fetch(`${service.url}/metrics`)).text();

@@ -43,14 +43,14 @@ before(async () => {
       "loopback-v6.statehook.test": "::1",
     }),
   });
-});
+}, { timeout: 60_000 });
 
 after(async () => {
   await service?.stop();
   await new Promise((resolve) => listener?.close(resolve));
   await db?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
-});
+}, { timeout: 60_000 });
 
 async function firstAttempt(url: string) {
   const [webhookId] = await seedWebhooks(db.sql, [url]);

@@ -54,7 +54,77 @@ const BASE_ENV = {
   NO_COLOR: "1",
 };
 
-const live = new Set<ChildProcess>();
+type Signal = "SIGTERM" | "SIGKILL" | "SIGINT";
+type Exit = { code: number | null; signal: string | null };
+type Proc = {
+  pid: number;
+  onStdout(listener: (chunk: string) => void): void;
+  onStderr(listener: (chunk: string) => void): void;
+  kill(signal: Signal): void;
+  done(): boolean;
+  exited: Promise<Exit>;
+};
+
+declare const Deno: {
+  Command: new (cmd: string, options: Record<string, unknown>) => {
+    spawn(): {
+      pid: number;
+      stdout: ReadableStream<Uint8Array>;
+      stderr: ReadableStream<Uint8Array>;
+      status: Promise<{ code: number; signal: string | null }>;
+      kill(signal: string): void;
+    };
+  };
+};
+
+/**
+ * Deno's node:child_process reports the signal it sent as the exit signal
+ * even when the child handled it and exited 0, so under Deno the child is
+ * spawned with Deno.Command, whose status is the real one.
+ */
+function spawnProcess(argv: string[], env: Record<string, string>): Proc {
+  let finished = false;
+  if (runtime === "deno") {
+    const child = new Deno.Command(argv[0], { args: argv.slice(1), cwd: ROOT, env, clearEnv: true, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+    const pump = async (stream: ReadableStream<Uint8Array>, listeners: ((chunk: string) => void)[]) => {
+      const decoder = new TextDecoder();
+      for await (const bytes of stream) {
+        const chunk = decoder.decode(bytes, { stream: true });
+        for (const l of listeners) l(chunk);
+      }
+    };
+    const out: ((chunk: string) => void)[] = [];
+    const err: ((chunk: string) => void)[] = [];
+    pump(child.stdout, out).catch(() => {});
+    pump(child.stderr, err).catch(() => {});
+    return {
+      pid: child.pid,
+      onStdout: (l) => void out.push(l),
+      onStderr: (l) => void err.push(l),
+      kill: (signal) => {
+        if (!finished) child.kill(signal);
+      },
+      done: () => finished,
+      exited: child.status.then(({ code, signal }) => {
+        finished = true;
+        return signal ? { code: null, signal } : { code, signal: null };
+      }),
+    };
+  }
+  const child: ChildProcess = spawn(argv[0], argv.slice(1), { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.setEncoding("utf8");
+  child.stderr!.setEncoding("utf8");
+  return {
+    pid: child.pid!,
+    onStdout: (l) => void child.stdout!.on("data", l),
+    onStderr: (l) => void child.stderr!.on("data", l),
+    kill: (signal) => void child.kill(signal),
+    done: () => finished,
+    exited: new Promise((resolve) => child.once("exit", (code, signal) => (finished = true, resolve({ code, signal })))),
+  };
+}
+
+const live = new Set<Proc>();
 // A test runner that dies must not leave services behind.
 process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
@@ -80,24 +150,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("STATEHOOK_")) env[k] = v;
   Object.assign(env, BASE_ENV, options.env);
   // `unshare` and `sh` exec in place, so this pid is the runtime's own.
-  const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnProcess(argv, env);
   live.add(child);
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.once("exit", (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
-  });
+  const exited = child.exited.then((status) => (live.delete(child), status));
 
   const logs: LogLine[] = [];
   let stderr = "";
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-20_000)));
+  child.onStderr((chunk) => (stderr = (stderr + chunk).slice(-20_000)));
   let buffered = "";
   let onListening: (url: string) => void = () => {};
   const listening = new Promise<string>((resolve) => (onListening = resolve));
-  child.stdout!.setEncoding("utf8");
-  child.stdout!.on("data", (chunk: string) => {
+  child.onStdout((chunk) => {
     buffered += chunk;
     let newline: number;
     while ((newline = buffered.indexOf("\n")) !== -1) {
@@ -115,7 +178,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
 
   const stop = async (graceMs = 15_000) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.done()) return;
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
     await exited;
@@ -140,7 +203,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   return {
     url,
-    pid: child.pid!,
+    pid: child.pid,
     logs,
     stderr: () => stderr,
     exited,
@@ -149,7 +212,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
       return { rss: kb("VmRSS"), peak: kb("VmHWM") };
     },
-    kill: (signal) => void child.kill(signal),
+    kill: (signal) => child.kill(signal),
     stop,
   };
 }
