@@ -1,7 +1,7 @@
 // The admin API's bearer token: STATEHOOK_API_TOKEN when set; otherwise the
 // one kept in the data directory, so restarts keep it; otherwise a new one,
 // written there (mode 0600) and announced once, on the first start only.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export type ApiToken = { token: string; source: "environment" | "file" | "generated"; path?: string };
@@ -25,12 +25,19 @@ export async function loadApiToken(configured: string | undefined, dataDir: stri
   }
   await mkdir(dataDir, { recursive: true });
   const token = generateApiToken();
-  // "wx": if another replica sharing the directory wrote one first, use that.
-  const written = await writeFile(path, token + "\n", { mode: 0o600, flag: "wx" }).then(() => true, () => false);
-  if (!written) {
+  // Written whole to a private file, then linked into place: link() fails if
+  // the name exists, so when replicas sharing the directory race, one token
+  // wins and the others read it complete, never half-written.
+  const scratch = `${path}.${crypto.randomUUID()}.tmp`;
+  await writeFile(scratch, token + "\n", { mode: 0o600 });
+  const linked = await link(scratch, path).then(() => true, (error) => {
+    if ((error as { code?: string }).code === "EEXIST") return false;
+    throw error;
+  }).finally(() => unlink(scratch).catch(() => {}));
+  if (!linked) {
     const theirs = (await readFile(path, "utf8")).trim();
-    if (theirs) return { token: theirs, source: "file", path };
-    throw new Error(`could not write the API token to ${path}`);
+    if (!TOKEN68.test(theirs)) throw new Error(`${path} does not hold a usable API token (A-Z a-z 0-9 . _ ~ + / -)`);
+    return { token: theirs, source: "file", path };
   }
   return { token, source: "generated", path };
 }

@@ -3,7 +3,7 @@
 // first start, kept in the data directory, and the same after a restart.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateApiToken, loadApiToken, TOKEN_FILE } from "../src/api-token.ts";
@@ -67,10 +67,15 @@ test("the token comes from the environment, else the data dir, else is generated
   assert.equal((await stat(join(data, TOKEN_FILE))).mode & 0o777, 0o600);
   const again = await loadApiToken(undefined, data);
   assert.deepEqual(again, { token: generated.token, source: "file", path: join(data, TOKEN_FILE) });
-  // Two replicas generating at once end up with one token.
-  const fresh = join(dir, "race");
-  const both = await Promise.all([loadApiToken(undefined, fresh), loadApiToken(undefined, fresh)]);
-  assert.equal(both[0].token, both[1].token);
+  // Replicas generating at once end up with one token, never a half-written one.
+  for (let round = 0; round < 20; round++) {
+    const fresh = join(dir, `race-${round}`);
+    const all = await Promise.all(Array.from({ length: 6 }, () => loadApiToken(undefined, fresh)));
+    assert.equal(new Set(all.map((t) => t.token)).size, 1);
+    assert.equal(all.filter((t) => t.source === "generated").length, 1);
+    assert.deepEqual(await readdir(fresh), [TOKEN_FILE], "no scratch files left");
+  }
+  const fresh = join(dir, "race-0");
   await writeFile(join(fresh, TOKEN_FILE), "not a token!\n");
   await assert.rejects(loadApiToken(undefined, fresh), /does not hold a usable API token/);
 });
