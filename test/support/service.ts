@@ -41,7 +41,8 @@ export type Service = {
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** Resident and peak resident memory of the process, in bytes (from /proc). */
   memory(): Promise<{ rss: number; peak: number }>;
-  kill(signal: "SIGTERM" | "SIGKILL" | "SIGINT"): void;
+  /** SIGSTOP / SIGCONT pause and resume it (the benchmark stages a backlog that way). */
+  kill(signal: Signal): void;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
 };
@@ -54,9 +55,9 @@ const BASE_ENV = {
   NO_COLOR: "1",
 };
 
-type Signal = "SIGTERM" | "SIGKILL" | "SIGINT";
+type Signal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGSTOP" | "SIGCONT";
 type Exit = { code: number | null; signal: string | null };
-type Proc = {
+export type Proc = {
   pid: number;
   onStdout(listener: (chunk: string) => void): void;
   onStderr(listener: (chunk: string) => void): void;
@@ -82,7 +83,7 @@ declare const Deno: {
  * even when the child handled it and exited 0, so under Deno the child is
  * spawned with Deno.Command, whose status is the real one.
  */
-function spawnProcess(argv: string[], env: Record<string, string>): Proc {
+function spawnChild(argv: string[], env: Record<string, string>): Proc {
   let finished = false;
   if (runtime === "deno") {
     const child = new Deno.Command(argv[0], { args: argv.slice(1), cwd: ROOT, env, clearEnv: true, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
@@ -130,6 +131,14 @@ process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
 
+/** Spawns a child that is SIGKILLed if this process exits first. */
+export function spawnProcess(argv: string[], env: Record<string, string>): Proc {
+  const child = spawnChild(argv, env);
+  live.add(child);
+  child.exited.then(() => live.delete(child));
+  return child;
+}
+
 export async function startService(options: ServiceOptions): Promise<Service> {
   const command = serviceCommand();
   const ns = options.namespace;
@@ -151,8 +160,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   Object.assign(env, BASE_ENV, options.env);
   // `unshare` and `sh` exec in place, so this pid is the runtime's own.
   const child = spawnProcess(argv, env);
-  live.add(child);
-  const exited = child.exited.then((status) => (live.delete(child), status));
+  const exited = child.exited;
 
   const logs: LogLine[] = [];
   let stderr = "";
