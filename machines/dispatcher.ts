@@ -44,12 +44,28 @@ export type DispatcherEmitted =
   | { type: "claimFailed"; error: unknown }
   | { type: "writeFailed"; error: unknown };
 
+/**
+ * Finished outcomes waiting for the writer, newest first. A list that only
+ * grows at its head keeps collecting one outcome O(1) without mutating the
+ * previous snapshot's context.
+ */
+export type OutcomeList = { outcome: DeliveryOutcome; earlier: OutcomeList } | null;
+
+/** The list's outcomes in the order they finished. */
+export function inFinishOrder(list: OutcomeList): DeliveryOutcome[] {
+  const outcomes: DeliveryOutcome[] = [];
+  for (let node = list; node; node = node.earlier) outcomes.push(node.outcome);
+  return outcomes.reverse();
+}
+
 type Context = {
   settings: DispatcherSettings;
   inFlight: number;
   /** Rows may be due that the last claim did not take: claim again when a slot frees. */
   moreDue: boolean;
-  results: DeliveryOutcome[];
+  /** How many rows the claim in progress asked for: a full answer means more may be due. */
+  claimLimit: number;
+  results: OutcomeList;
   released: Release[];
   writing: ResultBatch | null;
 };
@@ -81,7 +97,7 @@ export const dispatcherMachine = setup({
     hasFreeSlots: ({ context }) => context.inFlight < context.settings.maxInFlight,
     moreDueAndFreeSlots: ({ context }) => context.moreDue && context.inFlight < context.settings.maxInFlight,
     nothingInFlight: ({ context }) => context.inFlight === 0,
-    hasResults: ({ context }) => context.results.length > 0 || context.released.length > 0,
+    hasResults: ({ context }) => context.results !== null || context.released.length > 0,
     intakeStopped: stateIn("#dispatcher.intake.stopped"),
     stopWasRequested: stateIn("#dispatcher.intake.claiming.stopRequested"),
     isDeliveryDone: ({ event }) => event.type.startsWith(DELIVERY_DONE_PREFIX),
@@ -89,10 +105,12 @@ export const dispatcherMachine = setup({
   },
   actions: {
     markMoreDue: assign({ moreDue: true }),
-    startClaim: assign({ moreDue: false }),
+    startClaim: assign({
+      moreDue: false,
+      claimLimit: ({ context }) => Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
+    }),
     startDeliveries: enqueueActions(({ context, event, enqueue, system }) => {
       const rows = (event as unknown as { output: ClaimedDelivery[] }).output;
-      const limit = Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight);
       const synced = new Set<string>();
       for (const row of rows) {
         const id = webhookActorId(row.webhookId);
@@ -125,16 +143,16 @@ export const dispatcherMachine = setup({
       }
       enqueue.assign({
         inFlight: context.inFlight + rows.length,
-        moreDue: context.moreDue || rows.length >= limit,
+        moreDue: context.moreDue || rows.length >= context.claimLimit,
       });
       if (rows.length > 0) enqueue.emit({ type: "claimed", count: rows.length });
     }),
     collectOutcome: enqueueActions(({ context, event, enqueue, system }) => {
       const outcome = (event as unknown as { output: DeliveryOutcome }).output;
-      // Appended in place: this runs once per delivery, and copying a
-      // growing array on every completion would make a flush quadratic.
-      context.results.push(outcome);
-      enqueue.assign({ inFlight: context.inFlight - 1 });
+      // A finished child stays among the children until stopped: stop it, or
+      // every delivery ever made would stay in memory.
+      enqueue.stopChild(deliveryActorId(outcome.deliveryId));
+      enqueue.assign({ inFlight: context.inFlight - 1, results: { outcome, earlier: context.results } });
       const webhook = system.get(webhookActorId(outcome.webhookId));
       if (outcome.attempted && webhook) {
         enqueue.sendTo(webhook, { type: outcome.status === "delivered" ? "SUCCEEDED" : "FAILED" });
@@ -143,7 +161,10 @@ export const dispatcherMachine = setup({
     }),
     // A delivery actor that threw is a bug; its claim stays until the
     // crash-safety window ends, and the dispatcher carries on.
-    dropCrashedDelivery: assign({ inFlight: ({ context }) => context.inFlight - 1 }),
+    dropCrashedDelivery: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.stopChild(event.type.slice("xstate.error.actor.".length));
+      enqueue.assign({ inFlight: context.inFlight - 1 });
+    }),
     abandonInFlight: enqueueActions(({ context, enqueue, self }) => {
       const released = [...context.released];
       for (const child of Object.values(self.getSnapshot().children) as AnyActorRef[]) {
@@ -155,12 +176,15 @@ export const dispatcherMachine = setup({
       enqueue.assign({ released, inFlight: 0 });
     }),
     takeBatch: assign(({ context }) => ({
-      writing: { outcomes: context.results, released: context.released },
-      results: [],
+      writing: { outcomes: inFinishOrder(context.results), released: context.released },
+      results: null,
       released: [],
     })),
     requeueBatch: assign(({ context }) => ({
-      results: [...(context.writing?.outcomes ?? []), ...context.results],
+      results: [...(context.writing?.outcomes ?? []), ...inFinishOrder(context.results)].reduce<OutcomeList>(
+        (earlier, outcome) => ({ outcome, earlier }),
+        null,
+      ),
       released: [...(context.writing?.released ?? []), ...context.released],
       writing: null,
     })),
@@ -196,7 +220,8 @@ export const dispatcherMachine = setup({
     settings: input,
     inFlight: 0,
     moreDue: true,
-    results: [],
+    claimLimit: 0,
+    results: null,
     released: [],
     writing: null,
   }),

@@ -71,11 +71,6 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       delivery,
       claim: fromPromise(async ({ input }) => {
         const rows = await claimDue(sql, input.limit, config.claimTimeoutSecs);
-        // A full claim means more rows may be due. The machine judges that
-        // against a limit recomputed when the claim returns, after sends
-        // that finished meanwhile freed slots, and can then wait a whole poll
-        // interval with due rows; a WAKE while still claiming marks them.
-        if (rows.length >= input.limit) actor.send({ type: "WAKE" });
         return rows.map(({ secret, ...row }) => {
           if (secret !== null) keyring.remember(row.webhookId, secret);
           return row;

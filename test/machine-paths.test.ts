@@ -19,7 +19,7 @@ import {
 import {
   type ClaimedDelivery, type DeliveryInput, type DeliveryOutcome, deliveryMachine, type SendResult, type SignedRequest,
 } from "../machines/delivery.ts";
-import { dispatcherMachine } from "../machines/dispatcher.ts";
+import { dispatcherMachine, inFinishOrder } from "../machines/dispatcher.ts";
 import { webhookMachine } from "../machines/webhook.ts";
 import { keyOfTaken, stateNodes, transitions } from "../scripts/diagrams.ts";
 import { claimDue, createDelivery } from "../src/db/deliveries.ts";
@@ -411,7 +411,7 @@ const dispatcherView = (s: AnyMachineSnapshot) => ({
   status: s.status,
   inFlight: s.context.inFlight,
   moreDue: s.context.moreDue,
-  results: cap2(s.context.results.length),
+  results: cap2(inFinishOrder(s.context.results).length),
   released: cap2(s.context.released.length),
   writing: s.context.writing ? [cap2(s.context.writing.outcomes.length), cap2(s.context.writing.released.length)] : null,
 });
@@ -432,10 +432,7 @@ const dispatcherLogic = {
       get: { value: (id: string) => snapshot.children[id] },
       _set: { value: () => {} },
     });
-    // collectOutcome appends to context.results in place (cheap in a running
-    // actor, whose old snapshot is dropped); a graph keeps every snapshot, so
-    // each branch gets its own copy of the array.
-    const own = { ...snapshot, context: { ...snapshot.context, results: [...snapshot.context.results] } };
+    const own = snapshot;
     const self = Object.create(scope.self, { getSnapshot: { value: () => own }, system: { value: system } });
     return dispatcherMachine.transition(own as never, event as never, { ...scope, self, system } as never);
   },
