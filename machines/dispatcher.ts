@@ -65,11 +65,14 @@ type Context = {
   moreDue: boolean;
   /** How many rows the claim in progress asked for: a full answer means more may be due. */
   claimLimit: number;
+  /** Result writes that failed once nothing was in flight any more: bounds the wait at shutdown. */
+  failedWritesAfterStop: number;
   results: OutcomeList;
   released: Release[];
   writing: ResultBatch | null;
 };
 
+const MAX_WRITE_RETRIES_AFTER_STOP = 3;
 const webhookActorId = (webhookId: string) => `webhook:${webhookId}`;
 const deliveryActorId = (deliveryId: string) => `delivery:${deliveryId}`;
 const DELIVERY_DONE_PREFIX = "xstate.done.actor.delivery:";
@@ -97,6 +100,7 @@ export const dispatcherMachine = setup({
     hasFreeSlots: ({ context }) => context.inFlight < context.settings.maxInFlight,
     moreDueAndFreeSlots: ({ context }) => context.moreDue && context.inFlight < context.settings.maxInFlight,
     nothingInFlight: ({ context }) => context.inFlight === 0,
+    retriedEnoughAfterStop: ({ context }) => context.failedWritesAfterStop >= MAX_WRITE_RETRIES_AFTER_STOP,
     hasResults: ({ context }) => context.results !== null || context.released.length > 0,
     intakeStopped: stateIn("#dispatcher.intake.stopped"),
     stopWasRequested: stateIn("#dispatcher.intake.claiming.stopRequested"),
@@ -105,6 +109,10 @@ export const dispatcherMachine = setup({
   },
   actions: {
     markMoreDue: assign({ moreDue: true }),
+    countFailedWrite: assign({
+      failedWritesAfterStop: ({ context, self }) =>
+        context.failedWritesAfterStop + (self.getSnapshot().matches({ intake: "stopped" }) ? 1 : 0),
+    }),
     startClaim: assign({
       moreDue: false,
       claimLimit: ({ context }) => Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
@@ -221,6 +229,7 @@ export const dispatcherMachine = setup({
     inFlight: 0,
     moreDue: true,
     claimLimit: 0,
+    failedWritesAfterStop: 0,
     results: null,
     released: [],
     writing: null,
@@ -306,15 +315,20 @@ export const dispatcherMachine = setup({
             onDone: { target: "idle", actions: "syncWebhooks" },
             onError: [
               {
-                // Stopping with the database away: give up rather than hang.
-                // The claims run out and the rows are sent again later.
-                guard: "intakeStopped",
+                // Stopped, and the database still away after a few tries:
+                // give up rather than hang. The claims run out and the rows
+                // are sent again later.
+                guard: and(["intakeStopped", "retriedEnoughAfterStop"]),
                 target: "closed",
                 actions: emit(({ event }) => ({ type: "writeFailed" as const, error: event.error })),
               },
               {
                 target: "backingOff",
-                actions: ["requeueBatch", emit(({ event }) => ({ type: "writeFailed" as const, error: event.error }))],
+                actions: [
+                  "requeueBatch",
+                  "countFailedWrite",
+                  emit(({ event }) => ({ type: "writeFailed" as const, error: event.error })),
+                ],
               },
             ],
           },

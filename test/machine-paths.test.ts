@@ -411,6 +411,7 @@ const dispatcherView = (s: AnyMachineSnapshot) => ({
   status: s.status,
   inFlight: s.context.inFlight,
   moreDue: s.context.moreDue,
+  failedWritesAfterStop: s.context.failedWritesAfterStop,
   results: cap2(inFinishOrder(s.context.results).length),
   released: cap2(s.context.released.length),
   writing: s.context.writing ? [cap2(s.context.writing.outcomes.length), cap2(s.context.writing.released.length)] : null,
