@@ -140,6 +140,7 @@ export const dispatcherMachine = setup({
               consecutiveFailures: row.consecutiveFailures,
               enabled: row.webhookEnabled,
               version: row.webhookVersion,
+              recorded: 0,
             };
             enqueue.sendTo(id, sync);
           }
@@ -198,15 +199,21 @@ export const dispatcherMachine = setup({
     })),
     syncWebhooks: enqueueActions(({ context, event, enqueue, system }) => {
       const webhooks = (event as unknown as { output: RecordedWebhook[] }).output;
-      for (const w of webhooks) {
-        const ref = system.get(webhookActorId(w.webhookId));
-        const sync: WebhookEvent = {
-          type: "SYNC",
-          consecutiveFailures: w.consecutiveFailures,
-          enabled: w.enabled,
-          version: w.version,
-        };
-        if (ref) enqueue.sendTo(ref, sync);
+      // Every webhook actor learns how many of its outcomes this write
+      // included, with the row when the write changed it.
+      const recorded = new Map<string, number>();
+      for (const o of context.writing?.outcomes ?? []) {
+        if (o.attempted) recorded.set(o.webhookId, (recorded.get(o.webhookId) ?? 0) + 1);
+      }
+      const rows = new Map(webhooks.map((w) => [w.webhookId, w]));
+      for (const [webhookId, count] of recorded) {
+        const ref = system.get(webhookActorId(webhookId));
+        if (!ref) continue;
+        const row = rows.get(webhookId);
+        const report: WebhookEvent = row
+          ? { type: "SYNC", consecutiveFailures: row.consecutiveFailures, enabled: row.enabled, version: row.version, recorded: count }
+          : { type: "RECORDED", count };
+        enqueue.sendTo(ref, report);
       }
       enqueue.emit({
         type: "recorded",
