@@ -7,7 +7,9 @@
 // Tuning, from the environment: BENCH_MAX_CONCURRENT_SENDS, BENCH_CLAIM_BATCH_SIZE
 // (passed to the service as STATEHOOK_*), BENCH_SOAK (deliveries; 0 skips),
 // BENCH_SKIP (comma list of: throughput,latency,backlog,memory,soak),
-// BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default).
+// BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
+// BENCH_PROFILE (a directory: the service writes a CPU profile there on exit;
+// Bun writes markdown, Deno a .cpuprofile).
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -23,6 +25,7 @@ const env = process.env;
 const MAX_SENDS = env.BENCH_MAX_CONCURRENT_SENDS ?? "1000";
 const CLAIM_BATCH = env.BENCH_CLAIM_BATCH_SIZE ?? "500";
 const SOAK = Number(env.BENCH_SOAK ?? 200_000);
+const PROFILE = env.BENCH_PROFILE;
 const SKIP = new Set((env.BENCH_SKIP ?? "").split(",").filter(Boolean));
 const TOKEN = "benchmark-token-0123456789abcdef";
 const THROUGHPUT_N = Number(env.BENCH_DELIVERIES ?? 20_000);
@@ -456,7 +459,12 @@ async function main() {
   try {
     await migrate(sql);
     receiver = await startReceiverProcess();
-    service = await startService({ env: serviceEnv(pg.url) });
+    const runtimeFlags = !PROFILE
+      ? []
+      : runtime === "bun"
+      ? ["--cpu-prof-md", `--cpu-prof-dir=${PROFILE}`]
+      : [`--v8-flags=--cpu-prof,--cpu-prof-dir=${PROFILE}`];
+    service = await startService({ env: serviceEnv(pg.url), runtimeFlags });
     const [historyWebhook] = await seedWebhooks(sql, [`${receiver.url}/ok/history`]);
     await growHistory(sql, historyWebhook, 10_000);
 

@@ -13,9 +13,10 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const runtime: "bun" | "deno" = typeof Bun !== "undefined" ? "bun" : "deno";
 
 /** How the caller's own runtime starts the service: `bun src/main.ts` or `deno run -A src/main.ts`. */
-export function serviceCommand(which: "bun" | "deno" = runtime): string[] {
+export function serviceCommand(which: "bun" | "deno" = runtime, flags: string[] = []): string[] {
   const bin = join(ROOT, "node_modules", ".bin", which);
-  return which === "bun" ? [bin, join(ROOT, "src/main.ts")] : [bin, "run", "-A", join(ROOT, "src/main.ts")];
+  const main = join(ROOT, "src/main.ts");
+  return which === "bun" ? [bin, ...flags, main] : [bin, "run", "-A", ...flags, main];
 }
 
 export type ServiceOptions = {
@@ -26,6 +27,8 @@ export type ServiceOptions = {
    * controls, and DNS that never leaves 127.0.0.1.
    */
   namespace?: { hostsFile: string; resolvConfFile: string };
+  /** Runtime flags before the entry, e.g. a profiler's (the benchmark's BENCH_PROFILE). */
+  runtimeFlags?: string[];
   /** How long to wait for the listening line. */
   startTimeoutMs?: number;
 };
@@ -140,7 +143,7 @@ export function spawnProcess(argv: string[], env: Record<string, string>): Proc 
 }
 
 export async function startService(options: ServiceOptions): Promise<Service> {
-  const command = serviceCommand();
+  const command = serviceCommand(runtime, options.runtimeFlags);
   const ns = options.namespace;
   const argv = ns
     ? [
