@@ -5,7 +5,7 @@
 // the grace period, releases what is left, and finishes once all is written.
 import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn, type AnyActorRef } from "xstate";
 import { type ClaimedDelivery, type DeliveryOutcome, deliveryMachine } from "./delivery.ts";
-import { acceptsDelivery, type WebhookEvent, webhookMachine } from "./webhook.ts";
+import { type WebhookEvent, webhookMachine } from "./webhook.ts";
 
 export type DispatcherSettings = {
   batchSize: number;
@@ -67,6 +67,15 @@ type Context = {
   claimLimit: number;
   /** Result writes that failed once nothing was in flight any more: bounds the wait at shutdown. */
   failedWritesAfterStop: number;
+  /** Outcomes and releases handed to the writer so far, and how many of them are written. */
+  collected: number;
+  written: number;
+  /**
+   * A claim waits until every outcome collected before it was wanted is
+   * written, so the rows it reads already count those outcomes: a webhook our
+   * own failures just disabled is claimed as disabled, never sent once more.
+   */
+  claimBarrier: number;
   results: OutcomeList;
   released: Release[];
   writing: ResultBatch | null;
@@ -100,6 +109,7 @@ export const dispatcherMachine = setup({
     hasFreeSlots: ({ context }) => context.inFlight < context.settings.maxInFlight,
     moreDueAndFreeSlots: ({ context }) => context.moreDue && context.inFlight < context.settings.maxInFlight,
     nothingInFlight: ({ context }) => context.inFlight === 0,
+    earlierOutcomesWritten: ({ context }) => context.written >= context.claimBarrier,
     retriedEnoughAfterStop: ({ context }) => context.failedWritesAfterStop >= MAX_WRITE_RETRIES_AFTER_STOP,
     hasResults: ({ context }) => context.results !== null || context.released.length > 0,
     intakeStopped: stateIn("#dispatcher.intake.stopped"),
@@ -109,6 +119,7 @@ export const dispatcherMachine = setup({
   },
   actions: {
     markMoreDue: assign({ moreDue: true }),
+    setClaimBarrier: assign({ claimBarrier: ({ context }) => context.collected }),
     countFailedWrite: assign({
       failedWritesAfterStop: ({ context, self }) =>
         context.failedWritesAfterStop + (self.getSnapshot().matches({ intake: "stopped" }) ? 1 : 0),
@@ -122,12 +133,9 @@ export const dispatcherMachine = setup({
       const synced = new Set<string>();
       for (const row of rows) {
         const id = webhookActorId(row.webhookId);
-        const breaker = system.get(id);
-        // Judged before this claim's SYNC is applied: see acceptsDelivery.
-        const accepted = acceptsDelivery(breaker?.getSnapshot(), row);
         if (!synced.has(id)) {
           synced.add(id);
-          if (!breaker) {
+          if (!system.get(id)) {
             enqueue.spawnChild("webhook", {
               id,
               systemId: id,
@@ -140,14 +148,13 @@ export const dispatcherMachine = setup({
               consecutiveFailures: row.consecutiveFailures,
               enabled: row.webhookEnabled,
               version: row.webhookVersion,
-              recorded: 0,
             };
             enqueue.sendTo(id, sync);
           }
         }
         enqueue.spawnChild("delivery", {
           id: deliveryActorId(row.id),
-          input: { delivery: { ...row, webhookEnabled: accepted }, schedule: context.settings.schedule },
+          input: { delivery: row, schedule: context.settings.schedule },
         });
       }
       enqueue.assign({
@@ -161,7 +168,11 @@ export const dispatcherMachine = setup({
       // A finished child stays among the children until stopped: stop it, or
       // every delivery ever made would stay in memory.
       enqueue.stopChild(deliveryActorId(outcome.deliveryId));
-      enqueue.assign({ inFlight: context.inFlight - 1, results: { outcome, earlier: context.results } });
+      enqueue.assign({
+        inFlight: context.inFlight - 1,
+        results: { outcome, earlier: context.results },
+        collected: context.collected + 1,
+      });
       const webhook = system.get(webhookActorId(outcome.webhookId));
       if (outcome.attempted && webhook) {
         enqueue.sendTo(webhook, { type: outcome.status === "delivered" ? "SUCCEEDED" : "FAILED" });
@@ -182,7 +193,7 @@ export const dispatcherMachine = setup({
         released.push({ deliveryId: delivery.id, webhookId: delivery.webhookId, attemptsBefore: delivery.attemptCount });
         enqueue.stopChild(child);
       }
-      enqueue.assign({ released, inFlight: 0 });
+      enqueue.assign({ released, inFlight: 0, collected: context.collected + released.length - context.released.length });
     }),
     takeBatch: assign(({ context }) => ({
       writing: { outcomes: inFinishOrder(context.results), released: context.released },
@@ -199,21 +210,15 @@ export const dispatcherMachine = setup({
     })),
     syncWebhooks: enqueueActions(({ context, event, enqueue, system }) => {
       const webhooks = (event as unknown as { output: RecordedWebhook[] }).output;
-      // Every webhook actor learns how many of its outcomes this write
-      // included, with the row when the write changed it.
-      const recorded = new Map<string, number>();
-      for (const o of context.writing?.outcomes ?? []) {
-        if (o.attempted) recorded.set(o.webhookId, (recorded.get(o.webhookId) ?? 0) + 1);
-      }
-      const rows = new Map(webhooks.map((w) => [w.webhookId, w]));
-      for (const [webhookId, count] of recorded) {
-        const ref = system.get(webhookActorId(webhookId));
-        if (!ref) continue;
-        const row = rows.get(webhookId);
-        const report: WebhookEvent = row
-          ? { type: "SYNC", consecutiveFailures: row.consecutiveFailures, enabled: row.enabled, version: row.version, recorded: count }
-          : { type: "RECORDED", count };
-        enqueue.sendTo(ref, report);
+      for (const w of webhooks) {
+        const ref = system.get(webhookActorId(w.webhookId));
+        const sync: WebhookEvent = {
+          type: "SYNC",
+          consecutiveFailures: w.consecutiveFailures,
+          enabled: w.enabled,
+          version: w.version,
+        };
+        if (ref) enqueue.sendTo(ref, sync);
       }
       enqueue.emit({
         type: "recorded",
@@ -221,7 +226,10 @@ export const dispatcherMachine = setup({
         outcomes: context.writing?.outcomes.length ?? 0,
         released: context.writing?.released.length ?? 0,
       });
-      enqueue.assign({ writing: null });
+      enqueue.assign({
+        writing: null,
+        written: context.written + (context.writing?.outcomes.length ?? 0) + (context.writing?.released.length ?? 0),
+      });
     }),
     forwardReenable: enqueueActions(({ event, enqueue, system }) => {
       if (event.type !== "WEBHOOK.REENABLED") return;
@@ -237,6 +245,9 @@ export const dispatcherMachine = setup({
     moreDue: true,
     claimLimit: 0,
     failedWritesAfterStop: 0,
+    collected: 0,
+    written: 0,
+    claimBarrier: 0,
     results: null,
     released: [],
     writing: null,
@@ -252,7 +263,7 @@ export const dispatcherMachine = setup({
       initial: "idle",
       states: {
         idle: {
-          always: { guard: "moreDueAndFreeSlots", target: "claiming" },
+          always: { guard: "moreDueAndFreeSlots", target: "waitingForWrites" },
           on: {
             WAKE: { target: "idle", reenter: true, actions: "markMoreDue" },
             STOP: "draining",
@@ -261,6 +272,14 @@ export const dispatcherMachine = setup({
             // When every slot is busy the timer only notes that rows may be
             // due; the claim happens as soon as a slot frees.
             pollInterval: { target: "idle", reenter: true, actions: "markMoreDue" },
+          },
+        },
+        waitingForWrites: {
+          entry: "setClaimBarrier",
+          always: { guard: "earlierOutcomesWritten", target: "claiming" },
+          on: {
+            WAKE: { actions: "markMoreDue" },
+            STOP: "draining",
           },
         },
         claiming: {

@@ -412,6 +412,8 @@ const dispatcherView = (s: AnyMachineSnapshot) => ({
   inFlight: s.context.inFlight,
   moreDue: s.context.moreDue,
   failedWritesAfterStop: s.context.failedWritesAfterStop,
+  unwritten: cap2(s.context.collected - s.context.written),
+  barrierMet: s.context.written >= s.context.claimBarrier,
   results: cap2(inFinishOrder(s.context.results).length),
   released: cap2(s.context.released.length),
   writing: s.context.writing ? [cap2(s.context.writing.outcomes.length), cap2(s.context.writing.released.length)] : null,
