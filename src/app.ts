@@ -54,10 +54,11 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
   app.get("/readyz", async (c) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const database = await Promise.race([
       deps.sql`SELECT 1`.then(() => true, () => false),
-      new Promise<boolean>((resolve) => setTimeout(resolve, 2000, false)),
-    ]);
+      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, 2000, false))),
+    ]).finally(() => clearTimeout(timer));
     const dispatcher = deps.dispatcherRunning();
     const ready = database && dispatcher;
     return c.json({ status: ready ? "ready" : "not_ready", database, dispatcher }, ready ? 200 : 503);
