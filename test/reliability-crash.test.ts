@@ -3,31 +3,28 @@
 // crash-safety window runs out; every delivery ends delivered, and the only
 // re-sends are of rows that were in flight at the kill (same webhook-id, so
 // the receiver can dedupe them).
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type Receiver, startReceiver } from "./support/receiver.ts";
+import { testDatabase } from "./support/database.ts";
+import { startReceiver } from "./support/receiver.ts";
 import { seedDeliveries, seedWebhooks, statusCounts } from "./support/seed.ts";
 import { type Service, startService, until } from "./support/service.ts";
 
 const TOTAL = 1000;
 const ANSWERED_BEFORE_KILL = 200;
 
-let db: TestDatabase;
-let receiver: Receiver;
 const services: Service[] = [];
 
-before(async () => {
-  db = await testDatabase();
-  receiver = await startReceiver();
-}, { timeout: 60_000 });
+// Set up at load time: bun's node:test ignores a hook's timeout option.
+const db = await testDatabase();
+const receiver = await startReceiver();
 
 after(async () => {
   for (const s of services) await s.stop(2000);
-  await receiver?.close();
-  await db?.close();
-}, { timeout: 60_000 });
+  await receiver.close();
+  await db.close();
+});
 
 const env = () => ({
   DATABASE_URL: db.url,

@@ -2,32 +2,28 @@
 // readiness says not-ready while the database is away, the service reconnects
 // and re-subscribes to NOTIFY, and every delivery — those in flight when the
 // database went, and those inserted after it came back — is delivered once.
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type Sql } from "../src/db/client.ts";
-import { type Receiver, startReceiver } from "./support/receiver.ts";
-import { type RestartablePostgres, startRestartablePostgres } from "./support/restartable-postgres.ts";
+import { connect } from "../src/db/client.ts";
+import { startReceiver } from "./support/receiver.ts";
+import { startRestartablePostgres } from "./support/restartable-postgres.ts";
 import { seedDeliveries, seedWebhooks, statusCounts } from "./support/seed.ts";
 import { type Service, startService, until } from "./support/service.ts";
 
-let pg: RestartablePostgres;
-let sql: Sql;
-let receiver: Receiver;
 let service: Service | undefined;
 
-before(async () => {
-  pg = await startRestartablePostgres();
-  sql = connect(pg.url, { max: 2 });
-  // A little slow, so that sends are in flight when the database goes.
-  receiver = await startReceiver((_req, res) => void setTimeout(() => res.end("ok"), 20));
-}, { timeout: 60_000 });
+// Set up at load time: bun's node:test ignores a hook's timeout option.
+const pg = await startRestartablePostgres();
+const sql = connect(pg.url, { max: 2 });
+// A little slow, so that sends are in flight when the database goes.
+const receiver = await startReceiver((_req, res) => void setTimeout(() => res.end("ok"), 20));
 
 after(async () => {
   await service?.stop(5000);
-  await receiver?.close();
-  await sql?.end({ timeout: 1 });
-  await pg?.close();
-}, { timeout: 60_000 });
+  await receiver.close();
+  await sql.end({ timeout: 1 });
+  await pg.close();
+});
 
 const readiness = async (url: string) => {
   const response = await fetch(`${url}/readyz`);
@@ -72,4 +68,9 @@ test("Postgres restart mid-run: not ready while away, reconnects, re-listens, lo
   assert.equal(s.logs.filter((l) => l.level === "error" && /crash|uncaught/i.test(String(l.msg))).length, 0);
   const exit = await Promise.race([s.exited, new Promise((r) => setTimeout(r, 0, "running"))]);
   assert.equal(exit, "running", "the service is still up");
+
+  const stopping = Date.now();
+  s.kill("SIGTERM");
+  assert.deepEqual(await s.exited, { code: 0, signal: null });
+  console.log(`stopped in ${Date.now() - stopping} ms`);
 });

@@ -1,52 +1,44 @@
 // Receivers that misbehave, against the real service process: each fault
 // costs one failed attempt with the right last_status_code / last_error, and
 // the dispatcher keeps delivering to a healthy receiver right after.
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../src/db/embedded.ts";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type FaultReceiver, HUGE_BODY_BYTES, startFaultReceiver } from "./support/fault-receiver.ts";
-import { type Receiver, startReceiver } from "./support/receiver.ts";
+import { testDatabase } from "./support/database.ts";
+import { HUGE_BODY_BYTES, startFaultReceiver } from "./support/fault-receiver.ts";
+import { startReceiver } from "./support/receiver.ts";
 import { namespaceFiles, seedDeliveries, seedWebhooks } from "./support/seed.ts";
 import { type Service, startService, until } from "./support/service.ts";
 
-let db: TestDatabase;
-let faults: FaultReceiver;
-let healthy: Receiver;
-let service: Service;
-let dir: string;
-let healthyWebhook: string;
-
-before(async () => {
-  db = await testDatabase();
-  faults = await startFaultReceiver();
-  healthy = await startReceiver();
-  dir = await mkdtemp(join(tmpdir(), "statehook-faults-"));
-  [healthyWebhook] = await seedWebhooks(db.sql, [`${healthy.url}/ok`]);
-  service = await startService({
-    env: {
-      DATABASE_URL: db.url,
-      STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
-      STATEHOOK_TIMEOUT_SECS: "1",
-      // One attempt now, the next an hour away: each test sees exactly one.
-      STATEHOOK_RETRY_SCHEDULE: "0,3600",
-      STATEHOOK_CIRCUIT_BREAKER_THRESHOLD: "1000",
-    },
-    // The unresolvable host must fail on this machine, not at a DNS server.
-    namespace: await namespaceFiles(dir, {}),
-  });
-}, { timeout: 60_000 });
+// Set up at load time: bun's node:test ignores a hook's timeout option.
+const db = await testDatabase();
+const faults = await startFaultReceiver();
+const healthy = await startReceiver();
+const dir = await mkdtemp(join(tmpdir(), "statehook-faults-"));
+const [healthyWebhook] = await seedWebhooks(db.sql, [`${healthy.url}/ok`]);
+const service = await startService({
+  env: {
+    DATABASE_URL: db.url,
+    STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
+    STATEHOOK_TIMEOUT_SECS: "1",
+    // One attempt now, the next an hour away: each test sees exactly one.
+    STATEHOOK_RETRY_SCHEDULE: "0,3600",
+    STATEHOOK_CIRCUIT_BREAKER_THRESHOLD: "1000",
+  },
+  // The unresolvable host must fail on this machine, not at a DNS server.
+  namespace: await namespaceFiles(dir, {}),
+});
 
 after(async () => {
-  await service?.stop();
-  await faults?.close();
-  await healthy?.close();
-  await db?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
+  await service.stop();
+  await faults.close();
+  await healthy.close();
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 type Row = { status: string; attempt_count: number; last_status_code: number | null; last_error: string | null };
 

@@ -2,28 +2,25 @@
 // lets in-flight sends finish (or releases those still hanging when the grace
 // period ends), records every outcome and exits 0. Nothing is left claimed
 // without a recorded outcome.
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type Receiver, startReceiver } from "./support/receiver.ts";
+import { testDatabase } from "./support/database.ts";
+import { startReceiver } from "./support/receiver.ts";
 import { seedDeliveries, seedWebhooks } from "./support/seed.ts";
 import { type Service, startService, until } from "./support/service.ts";
 
-let db: TestDatabase;
-let receiver: Receiver;
 const services: Service[] = [];
 
-before(async () => {
-  db = await testDatabase();
-  receiver = await startReceiver();
-}, { timeout: 60_000 });
+// Set up at load time: bun's node:test ignores a hook's timeout option.
+const db = await testDatabase();
+const receiver = await startReceiver();
 
 after(async () => {
   for (const s of services) await s.stop(2000);
-  await receiver?.close();
-  await db?.close();
-}, { timeout: 60_000 });
+  await receiver.close();
+  await db.close();
+});
 
 type Row = { event_id: string; status: string; attempt_count: number; claimed: boolean };
 const rowsOf = (webhookIds: string[]) =>

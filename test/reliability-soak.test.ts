@@ -5,10 +5,10 @@
 // or take the garbage collector's slack (a leaked actor per delivery
 // costs ~25 KB, over 100 MB a wave), and no delivery actor outlives its
 // delivery. The 200,000-delivery run is in bench/ (BENCHMARKS.md).
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type Receiver, startReceiver } from "./support/receiver.ts";
+import { testDatabase } from "./support/database.ts";
+import { startReceiver } from "./support/receiver.ts";
 import { seedDeliveries, seedWebhooks, statusCounts } from "./support/seed.ts";
 import { type Service, startService, until } from "./support/service.ts";
 
@@ -17,23 +17,20 @@ const WAVES = 4;
 const ENDPOINTS = 20;
 const FAILING = 2;
 
-let db: TestDatabase;
-let receiver: Receiver;
 let service: Service | undefined;
 
-before(async () => {
-  db = await testDatabase();
-  receiver = await startReceiver((req, res) => {
-    res.statusCode = req.path.startsWith("/fail") ? 500 : 200;
-    res.end();
-  });
-}, { timeout: 60_000 });
+// Set up at load time: bun's node:test ignores a hook's timeout option.
+const db = await testDatabase();
+const receiver = await startReceiver((req, res) => {
+  res.statusCode = req.path.startsWith("/fail") ? 500 : 200;
+  res.end();
+});
 
 after(async () => {
   await service?.stop(5000);
-  await receiver?.close();
-  await db?.close();
-}, { timeout: 60_000 });
+  await receiver.close();
+  await db.close();
+});
 
 const scrape = async (s: Service) => {
   const text = await (await fetch(`${s.url}/metrics`)).text();

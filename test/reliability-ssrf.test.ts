@@ -3,54 +3,48 @@
 // /etc/hosts maps names the test controls to loopback addresses: a webhook
 // stored while its name looked public (DNS rebinding) is checked again on
 // every attempt, and the address it resolves to now is never contacted.
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
+import { testDatabase } from "./support/database.ts";
 import { namespaceFiles, seedDeliveries, seedWebhooks } from "./support/seed.ts";
 import { type Service, startService, until } from "./support/service.ts";
 
-let db: TestDatabase;
-let service: Service;
-let dir: string;
 // Counts TCP connections, not HTTP requests: even a TLS hello would show.
-let listener: Server;
 let connections = 0;
-let port: number;
 
-before(async () => {
-  db = await testDatabase();
-  dir = await mkdtemp(join(tmpdir(), "statehook-ssrf-"));
-  listener = createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-  port = (listener.address() as AddressInfo).port;
-  service = await startService({
-    env: {
-      DATABASE_URL: db.url,
-      STATEHOOK_ALLOW_PRIVATE_TARGETS: "false",
-      STATEHOOK_RETRY_SCHEDULE: "0,3600",
-      STATEHOOK_TIMEOUT_SECS: "2",
-    },
-    namespace: await namespaceFiles(dir, {
-      "rebind.statehook.test": "127.0.0.1",
-      "loopback-v6.statehook.test": "::1",
-    }),
-  });
-}, { timeout: 60_000 });
+// Set up at load time: bun's node:test ignores a hook's timeout option.
+const db = await testDatabase();
+const dir = await mkdtemp(join(tmpdir(), "statehook-ssrf-"));
+const listener = createServer((socket) => {
+  connections++;
+  socket.destroy();
+});
+await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+const port = (listener.address() as AddressInfo).port;
+const service = await startService({
+  env: {
+    DATABASE_URL: db.url,
+    STATEHOOK_ALLOW_PRIVATE_TARGETS: "false",
+    STATEHOOK_RETRY_SCHEDULE: "0,3600",
+    STATEHOOK_TIMEOUT_SECS: "2",
+  },
+  namespace: await namespaceFiles(dir, {
+    "rebind.statehook.test": "127.0.0.1",
+    "loopback-v6.statehook.test": "::1",
+  }),
+});
 
 after(async () => {
-  await service?.stop();
-  await new Promise((resolve) => listener?.close(resolve));
-  await db?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-}, { timeout: 60_000 });
+  await service.stop();
+  await new Promise((resolve) => listener.close(resolve));
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 async function firstAttempt(url: string) {
   const [webhookId] = await seedWebhooks(db.sql, [url]);
