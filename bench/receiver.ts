@@ -3,7 +3,7 @@
 // holds the request under /hold/), counts, and in latency mode reads the
 // `sent` timestamp in each payload to record publish→receipt latency.
 // Prints {"url": ...} on its first line; /_stats, /_reset and /_release
-// drive it.
+// (answer every held request, hold no more) drive it.
 import { serve } from "../src/runtime.ts";
 
 let received = 0;
@@ -13,6 +13,9 @@ let latencies: number[] = [];
 let firstAt = 0;
 let lastAt = 0;
 let held: (() => void)[] = [];
+// After /_release nothing more is held (until /_reset): a client that caps its
+// connections sends the rest of its queue only once the first ones are answered.
+let holding = true;
 const ids = new Set<string>();
 let duplicates = 0;
 
@@ -44,10 +47,12 @@ async function handle(request: Request): Promise<Response> {
     latencies = [];
     ids.clear();
     latencyMode = url.searchParams.get("latency") === "1";
+    holding = true;
     return new Response("ok");
   }
   if (url.pathname === "/_release") {
     const n = held.length;
+    holding = false;
     for (const release of held) release();
     held = [];
     return Response.json({ released: n });
@@ -69,7 +74,7 @@ async function handle(request: Request): Promise<Response> {
     failed++;
     return new Response("failing on purpose", { status: 500 });
   }
-  if (url.pathname.startsWith("/hold/")) {
+  if (url.pathname.startsWith("/hold/") && holding) {
     await new Promise<void>((resolve) => held.push(resolve));
   }
   return new Response("ok");

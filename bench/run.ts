@@ -10,9 +10,9 @@
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
 // BENCH_PROFILE (a directory: the service writes a CPU profile there on exit;
 // Bun writes markdown, Deno a .cpuprofile).
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { connect, type Sql } from "../src/db/client.ts";
 import { claimDue } from "../src/db/deliveries.ts";
@@ -22,8 +22,8 @@ import { seedDeliveries, seedWebhooks } from "../test/support/seed.ts";
 import { ROOT, runtime, type Service, spawnProcess, startService, until } from "../test/support/service.ts";
 
 const env = process.env;
-const MAX_SENDS = env.BENCH_MAX_CONCURRENT_SENDS ?? "1000";
-const CLAIM_BATCH = env.BENCH_CLAIM_BATCH_SIZE ?? "500";
+const MAX_SENDS = env.BENCH_MAX_CONCURRENT_SENDS ?? "250";
+const CLAIM_BATCH = env.BENCH_CLAIM_BATCH_SIZE ?? "250";
 const SOAK = Number(env.BENCH_SOAK ?? 200_000);
 const PROFILE = env.BENCH_PROFILE;
 const SKIP = new Set((env.BENCH_SKIP ?? "").split(",").filter(Boolean));
@@ -428,12 +428,23 @@ function table(results: Record<string, unknown>): string {
   return lines.join("\n");
 }
 
+/**
+ * Merges this run into bench/results/<runtime>.json (a section skipped now
+ * keeps its last measurement, marked with its own date) and rewrites this
+ * runtime's block of BENCHMARKS.md from it.
+ */
 async function writeReport(results: Record<string, unknown>) {
+  const saved = join(ROOT, "bench", "results", `${runtime}.json`);
+  const previous = JSON.parse(await readFile(saved, "utf8").catch(() => "{}")) as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...previous, ...results };
+  await mkdir(dirname(saved), { recursive: true });
+  await writeFile(saved, JSON.stringify(merged, null, 2) + "\n");
+
   const file = join(ROOT, "BENCHMARKS.md");
   const text = await readFile(file, "utf8").catch(() => "# Benchmarks\n");
   const start = `<!-- bench:${runtime}:start -->`;
   const end = `<!-- bench:${runtime}:end -->`;
-  const block = `${start}\n${table(results)}\n${end}`;
+  const block = `${start}\n${table(merged)}\n${end}`;
   const pattern = new RegExp(`${start}[\\s\\S]*?${end}`);
   await writeFile(file, pattern.test(text) ? text.replace(pattern, block) : `${text.trimEnd()}\n\n${block}\n`);
 }
