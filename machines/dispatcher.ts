@@ -63,6 +63,7 @@ type Context = {
   inFlight: number;
   /** Rows may be due that the last claim did not take: claim again when a slot frees. */
   moreDue: boolean;
+  freeSlots: SlotStack;
   /** How many rows the claim in progress asked for: a full answer means more may be due. */
   claimLimit: number;
   /** Result writes that failed once nothing was in flight any more: bounds the wait at shutdown. */
@@ -83,9 +84,25 @@ type Context = {
 
 const MAX_WRITE_RETRIES_AFTER_STOP = 3;
 const webhookActorId = (webhookId: string) => `webhook:${webhookId}`;
-const deliveryActorId = (deliveryId: string) => `delivery:${deliveryId}`;
+// Delivery actors are named after the send slot they occupy, not the row:
+// XState memoises transition lookups per event type on the parent's state
+// nodes for the life of the process, and a child's done event type carries
+// its id, so one id per row would grow that memo with every delivery ever
+// made. The slot pool keeps the set of ids (and event types) bounded by the
+// concurrency cap; the row's id is in each actor's context.
+const deliveryActorId = (slot: number) => `delivery:${slot}`;
 const DELIVERY_DONE_PREFIX = "xstate.done.actor.delivery:";
 const DELIVERY_ERROR_PREFIX = "xstate.error.actor.delivery:";
+const slotOf = (eventType: string, prefix: string) => Number(eventType.slice(prefix.length));
+
+/** Free send slots, as a stack that pushes and pops without copying. */
+export type SlotStack = { slot: number; below: SlotStack } | null;
+
+function allSlots(count: number): SlotStack {
+  let stack: SlotStack = null;
+  for (let slot = count - 1; slot >= 0; slot--) stack = { slot, below: stack };
+  return stack;
+}
 
 export const dispatcherMachine = setup({
   types: {
@@ -130,6 +147,7 @@ export const dispatcherMachine = setup({
     }),
     startDeliveries: enqueueActions(({ context, event, enqueue, system }) => {
       const rows = (event as unknown as { output: ClaimedDelivery[] }).output;
+      let freeSlots = context.freeSlots;
       const synced = new Set<string>();
       for (const row of rows) {
         const id = webhookActorId(row.webhookId);
@@ -152,12 +170,16 @@ export const dispatcherMachine = setup({
             enqueue.sendTo(id, sync);
           }
         }
+        // The claim asked for at most as many rows as there are free slots.
+        const { slot, below } = freeSlots!;
+        freeSlots = below;
         enqueue.spawnChild("delivery", {
-          id: deliveryActorId(row.id),
+          id: deliveryActorId(slot),
           input: { delivery: row, schedule: context.settings.schedule },
         });
       }
       enqueue.assign({
+        freeSlots,
         inFlight: context.inFlight + rows.length,
         moreDue: context.moreDue || rows.length >= context.claimLimit,
       });
@@ -165,10 +187,12 @@ export const dispatcherMachine = setup({
     }),
     collectOutcome: enqueueActions(({ context, event, enqueue, system }) => {
       const outcome = (event as unknown as { output: DeliveryOutcome }).output;
+      const slot = slotOf(event.type, DELIVERY_DONE_PREFIX);
       // A finished child stays among the children until stopped: stop it, or
       // every delivery ever made would stay in memory.
-      enqueue.stopChild(deliveryActorId(outcome.deliveryId));
+      enqueue.stopChild(deliveryActorId(slot));
       enqueue.assign({
+        freeSlots: { slot, below: context.freeSlots },
         inFlight: context.inFlight - 1,
         results: { outcome, earlier: context.results },
         collected: context.collected + 1,
@@ -182,8 +206,9 @@ export const dispatcherMachine = setup({
     // A delivery actor that threw is a bug; its claim stays until the
     // crash-safety window ends, and the dispatcher carries on.
     dropCrashedDelivery: enqueueActions(({ context, event, enqueue }) => {
-      enqueue.stopChild(event.type.slice("xstate.error.actor.".length));
-      enqueue.assign({ inFlight: context.inFlight - 1 });
+      const slot = slotOf(event.type, DELIVERY_ERROR_PREFIX);
+      enqueue.stopChild(deliveryActorId(slot));
+      enqueue.assign({ inFlight: context.inFlight - 1, freeSlots: { slot, below: context.freeSlots } });
     }),
     abandonInFlight: enqueueActions(({ context, enqueue, self }) => {
       const released = [...context.released];
@@ -193,7 +218,12 @@ export const dispatcherMachine = setup({
         released.push({ deliveryId: delivery.id, webhookId: delivery.webhookId, attemptsBefore: delivery.attemptCount });
         enqueue.stopChild(child);
       }
-      enqueue.assign({ released, inFlight: 0, collected: context.collected + released.length - context.released.length });
+      enqueue.assign({
+        released,
+        inFlight: 0,
+        freeSlots: allSlots(context.settings.maxInFlight),
+        collected: context.collected + released.length - context.released.length,
+      });
     }),
     takeBatch: assign(({ context }) => ({
       writing: { outcomes: inFinishOrder(context.results), released: context.released },
@@ -243,6 +273,7 @@ export const dispatcherMachine = setup({
     settings: input,
     inFlight: 0,
     moreDue: true,
+    freeSlots: allSlots(input.maxInFlight),
     claimLimit: 0,
     failedWritesAfterStop: 0,
     collected: 0,

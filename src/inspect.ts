@@ -32,6 +32,9 @@ const WITHHELD_KEYS = new Set(["payload", "body", "responseBody", "response_body
 export function redact<T>(value: T): T {
   const text = JSON.stringify(value, function (key, v) {
     if (WITHHELD_KEYS.has(key)) return v === null || v === undefined ? v : REDACTED;
+    // The dispatcher's linked lists (free slots, finished outcomes) as counts:
+    // thousands of nested nodes say nothing an inspector can show.
+    if (LISTS.has(key)) return { count: listLength(v) };
     // Header names stay readable (webhook-id, content-type…); values do not.
     if (key === "headers" && v && typeof v === "object") {
       return Object.fromEntries(Object.keys(v).map((name) => [name, REDACTED]));
@@ -40,6 +43,14 @@ export function redact<T>(value: T): T {
     return v;
   });
   return text === undefined ? value : JSON.parse(text);
+}
+
+const LISTS = new Set(["freeSlots", "results"]);
+
+function listLength(node: unknown): number {
+  let count = 0;
+  for (let n = node as { below?: unknown; earlier?: unknown } | null; n; n = (n.below ?? n.earlier) as typeof n) count++;
+  return count;
 }
 
 type Adapter = { send(event: unknown): void };

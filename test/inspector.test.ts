@@ -65,17 +65,19 @@ test("the running service streams its actors to a WebSocket inspector, redacted"
       }));
     }
     await receiver.waitFor(3);
-    const final = (d: { id: string }) => frames.some((f) => f.includes(`"delivery:${d.id}"`)) &&
-      parse().some((e) => e.type === "@xstate.snapshot" && e.sessionId === sessionOf(`delivery:${d.id}`) && e.snapshot?.status === "done");
+    const final = (d: { id: string }) =>
+      parse().some((e) => e.type === "@xstate.snapshot" && e.sessionId === sessionOfDelivery(d.id) && e.snapshot?.status === "done");
     await until(() => deliveries.every(final), 15_000, "each delivery actor's final snapshot");
     await until(() => parse().some((e) => e.type === "@xstate.snapshot" && e.sessionId === sessionOf("dispatcher") &&
-      JSON.stringify(e.snapshot?.value).includes('"writer":"idle"') && e.snapshot?.context?.results === null &&
+      JSON.stringify(e.snapshot?.value).includes('"writer":"idle"') && (e.snapshot?.context?.results as { count?: number } | undefined)?.count === 0 &&
       e.event?.type === "xstate.done.actor.record"), 15_000, "the results written");
 
     const events = parse();
     const names = new Map(events.filter((e) => e.type === "@xstate.actor").map((e) => [e.sessionId, e.name]));
     const values = (name: string) =>
       events.filter((e) => e.type === "@xstate.snapshot" && names.get(e.sessionId) === name).map((e) => JSON.stringify(e.snapshot?.value));
+    const deliveryValues = (id: string) =>
+      events.filter((e) => e.type === "@xstate.snapshot" && e.sessionId === sessionOfDelivery(id)).map((e) => JSON.stringify(e.snapshot?.value));
 
     // The tree: the dispatcher at the root, readable ids below it.
     const root = events.find((e) => e.type === "@xstate.actor" && e.name === "dispatcher");
@@ -83,9 +85,11 @@ test("the running service streams its actors to a WebSocket inspector, redacted"
     const webhookActor = events.find((e) => e.type === "@xstate.actor" && e.name === `webhook:${ok.webhook.id}`);
     assert.ok(webhookActor, "a webhook actor is announced by its readable id");
     assert.equal(webhookActor.parentId, root.sessionId);
+    // Delivery actors are named after their send slot (delivery:0, delivery:1, …); the row is in their context.
     for (const d of deliveries) {
-      const actor = events.find((e) => e.type === "@xstate.actor" && e.name === `delivery:${d.id}`);
-      assert.ok(actor, `delivery:${d.id} is announced`);
+      const actor = events.find((e) => e.type === "@xstate.actor" && e.sessionId === sessionOfDelivery(d.id));
+      assert.ok(actor, `the actor delivering ${d.id} is announced`);
+      assert.match(String(actor.name), /^delivery:\d+$/);
       assert.equal(actor.parentId, root.sessionId);
     }
 
@@ -93,8 +97,8 @@ test("the running service streams its actors to a WebSocket inspector, redacted"
     const dispatcherValues = values("dispatcher");
     assert.ok(dispatcherValues.some((v) => v.includes('"claiming"')), `dispatcher claims: ${dispatcherValues.join(" ")}`);
     assert.ok(dispatcherValues.some((v) => v.includes('"flushing"')), "dispatcher writes results");
-    assert.deepEqual([...new Set(values(`delivery:${deliveries[0].id}`))], ['"claimed"', '"sending"', '"delivered"']);
-    assert.deepEqual([...new Set(values(`delivery:${deliveries[2].id}`))], ['"claimed"', '"sending"', '"failed"']);
+    assert.deepEqual([...new Set(deliveryValues(deliveries[0].id))], ['"claimed"', '"sending"', '"delivered"']);
+    assert.deepEqual([...new Set(deliveryValues(deliveries[2].id))], ['"claimed"', '"sending"', '"failed"']);
     assert.ok(values(`webhook:${failing.webhook.id}`).includes('"closed"'), "the webhook actor's state is streamed");
     assert.ok(events.some((e) => e.type === "@xstate.event" && e.event?.type === "SYNC"), "events between actors are streamed");
 
@@ -118,6 +122,12 @@ test("the running service streams its actors to a WebSocket inspector, redacted"
 
 function parse(): Inspected[] {
   return frames.map((f) => JSON.parse(f) as Inspected);
+}
+
+/** The session of the delivery actor that carried this row (its id is its send slot). */
+function sessionOfDelivery(deliveryId: string): string | undefined {
+  return parse().find((e) => e.type === "@xstate.snapshot" &&
+    (e.snapshot?.context as { delivery?: { id?: string } } | undefined)?.delivery?.id === deliveryId)?.sessionId;
 }
 
 function sessionOf(name: string): string | undefined {

@@ -393,7 +393,7 @@ const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
     );
   }
   if (s.context.inFlight > 0) {
-    events.push({ type: "xstate.done.actor.delivery:d1", output: OUTCOME }, { type: "xstate.error.actor.delivery:d1", error: new Error("bug") });
+    events.push({ type: "xstate.done.actor.delivery:0", output: OUTCOME }, { type: "xstate.error.actor.delivery:0", error: new Error("bug") });
   }
   if (s.matches({ writer: "flushing" })) {
     events.push({ type: "xstate.done.actor.record", output: [] }, { type: "xstate.error.actor.record", error: new Error("database unavailable") });
@@ -448,9 +448,9 @@ function produce(w: World, event: AnyEventObject) {
       return void w.answerClaim((event.output as unknown[]).length);
     case "xstate.error.actor.claim":
       return w.failClaim();
-    case "xstate.done.actor.delivery:d1":
+    case "xstate.done.actor.delivery:0":
       return void assert.ok(w.finishSend(200, "d1"), "a send is in flight");
-    case "xstate.error.actor.delivery:d1":
+    case "xstate.error.actor.delivery:0":
       return void assert.ok(w.finishSend(null, "d1"), "a send is in flight");
     case "xstate.done.actor.record":
       return w.answerRecord(true);
