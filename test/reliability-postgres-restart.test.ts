@@ -69,8 +69,8 @@ test("Postgres restart mid-run: not ready while away, reconnects, re-listens, lo
   const exit = await Promise.race([s.exited, new Promise((r) => setTimeout(r, 0, "running"))]);
   assert.equal(exit, "running", "the service is still up");
 
-  const stopping = Date.now();
+  // A clean exit after the restart too. (It takes about 5 s: postgres.js's
+  // end() waits out its timeout for a connection from before the restart.)
   s.kill("SIGTERM");
   assert.deepEqual(await s.exited, { code: 0, signal: null });
-  console.log(`stopped in ${Date.now() - stopping} ms`);
 });
