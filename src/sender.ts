@@ -60,23 +60,36 @@ export function createSender(options: SenderOptions): Send {
       const check = await checkTargetAtSend(request.url, { allowPrivate: false, resolve: options.resolve });
       if (!check.ok) return { kind: "error", error: check.message, durationMs: elapsed() };
     }
-    const timeout = AbortSignal.timeout(options.timeoutMs);
+    // One controller per attempt, its timer cleared as soon as the attempt
+    // ends: AbortSignal.timeout() would hold a timer and the combined signal
+    // for the whole timeout after every fast answer, thousands of them under load.
+    const attempt = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attempt.abort();
+    }, options.timeoutMs);
+    const stop = () => attempt.abort();
+    signal.addEventListener("abort", stop, { once: true });
     try {
       const response = await fetch(request.url, {
         method: "POST",
         headers: request.headers,
         body: request.body,
         redirect: "manual",
-        signal: AbortSignal.any([signal, timeout]),
+        signal: attempt.signal,
       });
       const responseBody = await readPrefix(response, maxBodyBytes);
       return { kind: "response", statusCode: response.status, responseBody, durationMs: elapsed() };
     } catch (error) {
-      if (timeout.aborted) {
+      if (timedOut) {
         return { kind: "error", error: `timeout after ${options.timeoutMs / 1000}s`, durationMs: elapsed() };
       }
       if (signal.aborted) return { kind: "error", error: "aborted: dispatcher shutting down", durationMs: elapsed() };
       return { kind: "error", error: `connection failed: ${describe(error)}`, durationMs: elapsed() };
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", stop);
     }
   };
 }
