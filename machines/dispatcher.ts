@@ -123,7 +123,6 @@ export const dispatcherMachine = setup({
     writeRetry: ({ context }) => context.settings.writeRetryMs,
   },
   guards: {
-    hasFreeSlots: ({ context }) => context.inFlight < context.settings.maxInFlight,
     moreDueAndFreeSlots: ({ context }) => context.moreDue && context.inFlight < context.settings.maxInFlight,
     nothingInFlight: ({ context }) => context.inFlight === 0,
     earlierOutcomesWritten: ({ context }) => context.written >= context.claimBarrier,
@@ -324,9 +323,8 @@ export const dispatcherMachine = setup({
           invoke: {
             id: "claim",
             src: "claim",
-            input: ({ context }) => ({
-              limit: Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
-            }),
+            // startClaim, the entry action, has just set the limit.
+            input: ({ context }) => ({ limit: context.claimLimit }),
             onDone: [
               { guard: "stopWasRequested", target: "draining", actions: "startDeliveries" },
               { target: "idle", actions: "startDeliveries" },

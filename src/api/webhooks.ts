@@ -5,7 +5,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
-  createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateWebhookSecret, updateWebhook, type WebhookView,
+  createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, updateWebhook, type WebhookView,
 } from "../db/webhooks.ts";
 import { checkTargetAtCreate } from "../target-guard.ts";
 import { apiError, errorResponse } from "./errors.ts";
@@ -202,7 +202,7 @@ export function webhookRoutes(deps: ApiDeps) {
     })
     .openapi(rotate, async (c) => {
       const { user_id, webhook_id } = c.req.valid("param");
-      const rotated = await rotateWebhookSecret(sql, user_id, webhook_id);
+      const rotated = await rotateSecret(sql, user_id, webhook_id);
       return rotated ? c.json({ ...webhookJson(rotated.webhook), secret: rotated.secret }, 200) : notFound(c, webhook_id);
     });
 }

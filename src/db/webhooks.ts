@@ -79,14 +79,8 @@ export async function deleteWebhook(sql: Sql, userId: string, id: string): Promi
   return result.count > 0;
 }
 
-export async function rotateSecret(sql: Sql, userId: string, id: string): Promise<string | undefined> {
-  const secret = generateSecret();
-  const result = await sql`UPDATE user_webhooks SET secret = ${secret} WHERE id = ${id} AND user_id = ${userId}`;
-  return result.count > 0 ? secret : undefined;
-}
-
-/** Like rotateSecret, but returns the webhook too, for the API's rotate response. */
-export async function rotateWebhookSecret(
+/** A new secret; the old one signs nothing from the next claim on. */
+export async function rotateSecret(
   sql: Sql,
   userId: string,
   id: string,
