@@ -3,28 +3,17 @@
 // crash-safety window runs out; every delivery ends delivered, and the only
 // re-sends are of rows that were in flight at the kill (same webhook-id, so
 // the receiver can dedupe them).
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
-import { testDatabase } from "./support/database.ts";
-import { startReceiver } from "./support/receiver.ts";
+import { serviceHarness } from "./support/harness.ts";
 import { seedDeliveries, seedWebhooks, statusCounts } from "./support/seed.ts";
-import { type Service, startService, until } from "./support/service.ts";
+import { until } from "./support/service.ts";
 
 const TOTAL = 1000;
 const ANSWERED_BEFORE_KILL = 200;
 
-const services: Service[] = [];
-
-// Set up at load time: bun's node:test ignores a hook's timeout option.
-const db = await testDatabase();
-const receiver = await startReceiver();
-
-after(async () => {
-  for (const s of services) await s.stop(2000);
-  await receiver.close();
-  await db.close();
-});
+const { db, receiver, start } = await serviceHarness();
 
 const env = () => ({
   DATABASE_URL: db.url,
@@ -43,8 +32,7 @@ test("SIGKILL with ~1,000 deliveries in flight loses none; re-sends are only of 
     else held.push(res);
   });
   const webhooks = await seedWebhooks(db.sql, Array.from({ length: 10 }, (_, i) => `${receiver.url}/hook/${i}`));
-  const first = await startService({ env: env() });
-  services.push(first);
+  const first = await start({ env: env() });
   await seedDeliveries(db.sql, webhooks, TOTAL);
 
   // Kill once some rows are recorded delivered and every other row is claimed.
@@ -67,8 +55,7 @@ test("SIGKILL with ~1,000 deliveries in flight loses none; re-sends are only of 
   for (const res of held) res.destroy();
   receiver.setHandler((_req, res) => void res.end("ok"));
 
-  const second = await startService({ env: env() });
-  services.push(second);
+  const second = await start({ env: env() });
   await until(async () => (await statusCounts(db.sql)).delivered === TOTAL, 30_000, "every delivery delivered");
 
   const rows = await db.sql<{ attempt_count: number }[]>`SELECT attempt_count FROM webhook_deliveries`;

@@ -1,31 +1,24 @@
 // Three service processes on one database: SKIP LOCKED claims mean every
 // webhook-id reaches the receiver exactly once, and the breaker counter stays
 // exact when the failures of one endpoint are recorded by different replicas.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { testDatabase } from "./support/database.ts";
-import { startReceiver } from "./support/receiver.ts";
+import { serviceHarness } from "./support/harness.ts";
 import { seedDeliveries, seedWebhooks, statusCounts } from "./support/seed.ts";
-import { type Service, startService, until } from "./support/service.ts";
+import { type Service, until } from "./support/service.ts";
 
 const HEALTHY = 3000;
 const BELOW_THRESHOLD = 60;
 const PAST_THRESHOLD = 300;
 const THRESHOLD = 100;
 
-const services: Service[] = [];
-
-// Set up at load time: bun's node:test ignores a hook's timeout option.
-const db = await testDatabase({ max: 4 });
-const receiver = await startReceiver((req, res) => {
-  res.statusCode = req.path.startsWith("/fail") ? 500 : 200;
-  res.end();
-});
-
-after(async () => {
-  await Promise.all(services.map((s) => s.stop(5000)));
-  await receiver.close();
-  await db.close();
+const { db, receiver, start } = await serviceHarness({
+  dbMax: 4,
+  stopMs: 5000,
+  handler: (req, res) => {
+    res.statusCode = req.path.startsWith("/fail") ? 500 : 200;
+    res.end();
+  },
 });
 
 const metric = async (service: Service, name: string) => {
@@ -44,7 +37,7 @@ test("three replicas: each webhook-id exactly once, all delivered, breaker count
     STATEHOOK_RETRY_SCHEDULE: "0",
     STATEHOOK_CIRCUIT_BREAKER_THRESHOLD: String(THRESHOLD),
   };
-  services.push(...(await Promise.all([0, 1, 2].map(() => startService({ env })))));
+  const services = await Promise.all([0, 1, 2].map(() => start({ env })));
 
   // Interleaved, so every replica's claims hold rows of every webhook.
   await Promise.all([

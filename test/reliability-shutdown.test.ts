@@ -2,25 +2,14 @@
 // lets in-flight sends finish (or releases those still hanging when the grace
 // period ends), records every outcome and exits 0. Nothing is left claimed
 // without a recorded outcome.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
-import { testDatabase } from "./support/database.ts";
-import { startReceiver } from "./support/receiver.ts";
+import { serviceHarness } from "./support/harness.ts";
 import { seedDeliveries, seedWebhooks } from "./support/seed.ts";
-import { type Service, startService, until } from "./support/service.ts";
+import { until } from "./support/service.ts";
 
-const services: Service[] = [];
-
-// Set up at load time: bun's node:test ignores a hook's timeout option.
-const db = await testDatabase();
-const receiver = await startReceiver();
-
-after(async () => {
-  for (const s of services) await s.stop(2000);
-  await receiver.close();
-  await db.close();
-});
+const { db, receiver, start } = await serviceHarness();
 
 type Row = { event_id: string; status: string; attempt_count: number; claimed: boolean };
 const rowsOf = (webhookIds: string[]) =>
@@ -36,7 +25,7 @@ test("SIGTERM under load: in-flight sends finish, outcomes recorded, exit 0, not
     setTimeout(() => res.end("ok", () => answered.add(req.headers["webhook-id"])), 150);
   });
   const webhooks = await seedWebhooks(db.sql, Array.from({ length: 4 }, (_, i) => `${receiver.url}/load/${i}`));
-  const service = await startService({
+  const service = await start({
     env: {
       DATABASE_URL: db.url,
       STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
@@ -45,7 +34,6 @@ test("SIGTERM under load: in-flight sends finish, outcomes recorded, exit 0, not
       STATEHOOK_SHUTDOWN_GRACE_MS: "5000",
     },
   });
-  services.push(service);
   await seedDeliveries(db.sql, webhooks, 2000);
   await receiver.waitFor(200, 20_000);
 
@@ -73,7 +61,7 @@ test("SIGTERM with sends hanging past the grace period: they are released, exit 
   const held: ServerResponse[] = [];
   receiver.setHandler((_req, res) => void held.push(res));
   const webhooks = await seedWebhooks(db.sql, [`${receiver.url}/hang`]);
-  const service = await startService({
+  const service = await start({
     env: {
       DATABASE_URL: db.url,
       STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
@@ -81,7 +69,6 @@ test("SIGTERM with sends hanging past the grace period: they are released, exit 
       STATEHOOK_SHUTDOWN_GRACE_MS: "500",
     },
   });
-  services.push(service);
   await seedDeliveries(db.sql, webhooks, 30);
   await receiver.waitFor(10, 10_000);
   await until(async () => (await rowsOf(webhooks)).filter((r) => r.claimed).length === 10, 5000, "ten claimed");
