@@ -12,7 +12,8 @@ import { createMetrics } from "../src/metrics.ts";
 import { serve, type Server } from "../src/runtime.ts";
 import { verify } from "../src/signing.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { eventually, type Receiver, respond, startReceiver } from "./support/receiver.ts";
+import { type Receiver, respond, startReceiver } from "./support/receiver.ts";
+import { until } from "./support/service.ts";
 import { TOKEN } from "./support/api-client.ts";
 
 let db: TestDatabase;
@@ -80,7 +81,7 @@ test("create, publish, delivered and signed; then fail until exhausted, retry, d
   assert.equal(request.headers["webhook-id"], published.body.event_id);
   assert.deepEqual(await verify(secret, request.headers, request.body), { ok: true });
   assert.deepEqual(JSON.parse(request.body).data, { n: 1 });
-  await eventually(async () => (await delivery(first.id)).status === "delivered", 10_000, "delivered");
+  await until(async () => (await delivery(first.id)).status === "delivered", 10_000, "delivered");
   const detail = await delivery(first.id);
   assert.equal(detail.attempts.length, 1);
   assert.equal(detail.attempts[0].status_code, 200);
@@ -88,7 +89,7 @@ test("create, publish, delivered and signed; then fail until exhausted, retry, d
   receiver.setHandler(respond(503, "down for maintenance"));
   const failing = await call("POST", "/admin/api/v1/events", { event_type: "batch.failed", data: {}, user_id: userId });
   const id = failing.body.deliveries[0].id;
-  await eventually(async () => (await delivery(id)).status === "exhausted", 10_000, "exhausted");
+  await until(async () => (await delivery(id)).status === "exhausted", 10_000, "exhausted");
   const exhausted = await delivery(id);
   assert.equal(exhausted.attempt_count, 2);
   assert.deepEqual(exhausted.attempts.map((a: { status_code: number }) => a.status_code), [503, 503]);
@@ -98,7 +99,7 @@ test("create, publish, delivered and signed; then fail until exhausted, retry, d
   const received = receiver.received.length;
   const retried = await call("POST", `/admin/api/v1/deliveries/${id}/retry`);
   assert.equal(retried.status, 202, retried.text);
-  await eventually(async () => (await delivery(id)).status === "delivered", 10_000, "delivered after retry");
+  await until(async () => (await delivery(id)).status === "delivered", 10_000, "delivered after retry");
   const after = await delivery(id);
   assert.equal(after.attempt_count, 1, "a fresh schedule");
   assert.equal(after.attempts.length, 3, "the history keeps the earlier attempts");
@@ -127,7 +128,7 @@ test("a webhook the breaker disabled delivers again after PATCH enabled: true, w
   for (let i = 0; i < 2; i++) {
     await call("POST", "/admin/api/v1/events", { event_type: "batch.failed", data: { i }, user_id: userId });
   }
-  await eventually(async () => (await call("GET", webhookPath)).body.enabled === false, 10_000, "breaker trips");
+  await until(async () => (await call("GET", webhookPath)).body.enabled === false, 10_000, "breaker trips");
   assert.ok((await call("GET", webhookPath)).body.disabled_at);
 
   receiver.setHandler(respond(200));
@@ -136,7 +137,7 @@ test("a webhook the breaker disabled delivers again after PATCH enabled: true, w
   assert.equal(reenabled.body.disabled_at, null);
   const published = await call("POST", "/admin/api/v1/events", { event_type: "batch.completed", data: {}, user_id: userId });
   const id = published.body.deliveries[0].id;
-  await eventually(async () => (await delivery(id)).status === "delivered", 10_000, "delivered after re-enable");
+  await until(async () => (await delivery(id)).status === "delivered", 10_000, "delivered after re-enable");
   const [row] = await db.sql<{ consecutive_failures: number }[]>`SELECT consecutive_failures FROM user_webhooks WHERE id = ${created.body.id}`;
   assert.equal(row.consecutive_failures, 0);
 });

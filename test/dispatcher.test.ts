@@ -9,7 +9,8 @@ import { type Dispatcher, startDispatcher } from "../src/dispatcher.ts";
 import { createMetrics } from "../src/metrics.ts";
 import { verify } from "../src/signing.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { eventually, type Receiver, respond, startReceiver } from "./support/receiver.ts";
+import { type Receiver, respond, startReceiver } from "./support/receiver.ts";
+import { until } from "./support/service.ts";
 
 let db: TestDatabase;
 before(async () => (db = await testDatabase({ max: 20 })));
@@ -76,7 +77,7 @@ test("a delivery arrives with a signature the receiver can verify, and is record
     assert.equal(request.headers["content-type"], "application/json");
     assert.deepEqual(await verify(secret, request.headers, request.body), { ok: true });
     assert.deepEqual(JSON.parse(request.body).data, { n: 0 });
-    await eventually(() => allIn(["delivered"])([id]), 5000, "delivered");
+    await until(() => allIn(["delivered"])([id]), 5000, "delivered");
     const recorded = await getDelivery(db.sql, id);
     assert.equal(recorded?.attempt_count, 1);
     assert.equal(recorded?.last_status_code, 200);
@@ -97,7 +98,7 @@ test("a receiver answering 500 is retried on the schedule and the delivery exhau
     const { webhook } = await webhookAt(receiver);
     const [id] = await enqueue(webhook.id);
     const requests = await receiver.waitFor(3, 10_000);
-    await eventually(() => allIn(["exhausted"])([id]), 5000, "exhausted");
+    await until(() => allIn(["exhausted"])([id]), 5000, "exhausted");
     assert.equal(new Set(requests.map((r) => r.headers["webhook-id"])).size, 1, "one webhook-id across retries");
     assert.ok(requests[1].at - requests[0].at >= 900, "second attempt waited about 1 s");
     const row = await getDelivery(db.sql, id);
@@ -120,7 +121,7 @@ test("the breaker trips at the threshold and later deliveries exhaust unsent", a
     receiver.setHandler(respond(503));
     const { webhook } = await webhookAt(receiver);
     const ids = await enqueue(webhook.id, 6);
-    await eventually(() => allIn(["exhausted"])(ids), 10_000, "all exhausted");
+    await until(() => allIn(["exhausted"])(ids), 10_000, "all exhausted");
     assert.equal(receiver.received.length, 3, "only the first three were sent");
     const rows = await db.sql<{ last_error: string }[]>`
       SELECT last_error FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[]) ORDER BY created_at`;
@@ -128,14 +129,14 @@ test("the breaker trips at the threshold and later deliveries exhaust unsent", a
     const view = await getWebhook(db.sql, webhook.user_id, webhook.id);
     assert.equal(view?.enabled, false);
     assert.ok(view?.disabled_at);
-    await eventually(async () => (await metrics.registry.metrics()).includes("dwctl_webhook_circuit_breaker_trips_total 1"), 5000, "trip metric");
+    await until(async () => (await metrics.registry.metrics()).includes("dwctl_webhook_circuit_breaker_trips_total 1"), 5000, "trip metric");
 
     // Re-enabled through the repository and told to the running dispatcher:
     // new deliveries are sent again, with no restart.
     receiver.setHandler(respond(200));
     await updateWebhook(db.sql, webhook.user_id, webhook.id, { enabled: true });
     const [again] = await enqueue(webhook.id);
-    await eventually(() => allIn(["delivered"])([again]), 5000, "delivered after re-enable");
+    await until(() => allIn(["delivered"])([again]), 5000, "delivered after re-enable");
     await deleteWebhook(db.sql, webhook.user_id, webhook.id);
   });
 });
@@ -152,7 +153,7 @@ test("deleting a webhook while its deliveries are in flight does not crash the d
     receiver.setHandler(respond(200));
     const next = await webhookAt(receiver);
     const [id] = await enqueue(next.webhook.id);
-    await eventually(() => allIn(["delivered"])([id]), 5000, "a later delivery");
+    await until(() => allIn(["delivered"])([id]), 5000, "a later delivery");
     assert.ok(dispatcher.running());
     await deleteWebhook(db.sql, next.webhook.user_id, next.webhook.id);
   });
@@ -162,7 +163,7 @@ test("a row inserted with plain SQL is delivered within a second with a 60 s pol
   await withDispatcher({ STATEHOOK_POLL_INTERVAL_MS: "60000" }, async ({ dispatcher, receiver }) => {
     const { webhook } = await webhookAt(receiver);
     // Let the start-up claim come and go, so that only NOTIFY can wake it now.
-    await eventually(async () => {
+    await until(async () => {
       const snapshot = dispatcher.actor.getSnapshot();
       return snapshot.matches({ intake: "idle" }) && !snapshot.context.moreDue;
     }, 5000, "the dispatcher to go idle");
@@ -184,7 +185,7 @@ test("two dispatchers on one database never send the same delivery twice", async
   try {
     const { webhook } = await webhookAt(receiver);
     const ids = await enqueue(webhook.id, 300);
-    await eventually(() => allIn(["delivered"])(ids), 20_000, "all delivered");
+    await until(() => allIn(["delivered"])(ids), 20_000, "all delivered");
     const webhookIds = receiver.received.map((r) => r.headers["webhook-id"]);
     assert.equal(webhookIds.length, 300);
     assert.equal(new Set(webhookIds).size, 300);

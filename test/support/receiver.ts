@@ -57,14 +57,3 @@ export async function startReceiver(handler: Handler = respond(200, "ok")): Prom
       }),
   };
 }
-
-/** Polls `check` until it returns a truthy value; for states that only the database can tell. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
