@@ -9,7 +9,7 @@
 // BENCH_SKIP (comma list of: throughput,latency,backlog,memory,soak),
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
 // BENCH_PROFILE (a directory: the service writes a CPU profile there on exit;
-// Bun writes markdown, Deno a .cpuprofile).
+// both write a .cpuprofile).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -473,7 +473,7 @@ async function main() {
     const runtimeFlags = !PROFILE
       ? []
       : runtime === "bun"
-      ? ["--cpu-prof-md", `--cpu-prof-dir=${PROFILE}`]
+      ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`]
       : [`--v8-flags=--cpu-prof,--cpu-prof-dir=${PROFILE}`];
     service = await startService({ env: serviceEnv(pg.url), runtimeFlags });
     const [historyWebhook] = await seedWebhooks(sql, [`${receiver.url}/ok/history`]);

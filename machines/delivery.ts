@@ -1,7 +1,12 @@
 // One actor per claimed delivery: pending → claimed (signing) → sending →
 // delivered | failed | exhausted. The actor's output is the outcome the
-// dispatcher records; signing and sending come in through provide().
-import { assign, fromPromise, setup } from "xstate";
+// dispatcher records. Signing and sending are effects supplied through
+// provide() as actions: `sign` on entering claimed answers with SIGNED or
+// SIGN.FAILED, `send` on entering sending answers with SENT. Actions rather
+// than invoked promise actors, because an invoked actor per step doubled what
+// each delivery cost the process (XState creates, starts and stops a child
+// for every invoke).
+import { assign, setup } from "xstate";
 import { afterFailure } from "./retry-schedule.ts";
 
 export type ClaimedDelivery = {
@@ -45,6 +50,11 @@ export type DeliveryOutcome = {
 
 export type DeliveryInput = { delivery: ClaimedDelivery; schedule: readonly number[] };
 
+export type DeliveryEvent =
+  | { type: "SIGNED"; request: SignedRequest }
+  | { type: "SIGN.FAILED"; error: string }
+  | { type: "SENT"; result: SendResult };
+
 type Context = DeliveryInput & { request: SignedRequest | null; outcome: DeliveryOutcome | null };
 
 const unsent = (delivery: ClaimedDelivery): DeliveryOutcome => ({
@@ -82,30 +92,29 @@ function judged(context: Context, result: SendResult): DeliveryOutcome {
 const isSuccess = (result: SendResult) =>
   result.kind === "response" && result.statusCode >= 200 && result.statusCode < 300;
 
-const thrown = (error: unknown): SendResult => ({
-  kind: "error",
-  error: error instanceof Error ? error.message : String(error),
-  durationMs: 0,
-});
+const signFailure = (error: string): SendResult => ({ kind: "error", error, durationMs: 0 });
 
 export const deliveryMachine = setup({
   types: {
     context: {} as Context,
     input: {} as DeliveryInput,
     output: {} as DeliveryOutcome,
+    events: {} as DeliveryEvent,
   },
-  actors: {
-    sign: fromPromise<SignedRequest, ClaimedDelivery>(() => Promise.reject(new Error("sign is not provided"))),
-    send: fromPromise<SendResult, SignedRequest>(() => Promise.reject(new Error("send is not provided"))),
+  actions: {
+    // The effects. Each answers the actor with an event; the defaults say
+    // they were not provided.
+    sign: ({ self }, _delivery: ClaimedDelivery) => self.send({ type: "SIGN.FAILED", error: "sign is not provided" }),
+    send: ({ self }, _request: SignedRequest) =>
+      self.send({ type: "SENT", result: { kind: "error", error: "send is not provided", durationMs: 0 } }),
+    recordUnsent: assign({ outcome: ({ context }) => unsent(context.delivery) }),
+    recordResult: assign({ outcome: ({ context }, result: SendResult) => judged(context, result) }),
+    keepRequest: assign({ request: (_, request: SignedRequest) => request }),
   },
   guards: {
     webhookUnavailable: ({ context }) => context.delivery.url === null || !context.delivery.webhookEnabled,
-    succeeded: ({ context }, result: SendResult) => judged(context, result).status === "delivered",
+    succeeded: (_, result: SendResult) => isSuccess(result),
     lastAttempt: ({ context }) => afterFailure(context.delivery.attemptCount, context.schedule).status === "exhausted",
-  },
-  actions: {
-    recordUnsent: assign({ outcome: ({ context }) => unsent(context.delivery) }),
-    recordResult: assign({ outcome: ({ context }, result: SendResult) => judged(context, result) }),
   },
 }).createMachine({
   id: "delivery",
@@ -119,46 +128,34 @@ export const deliveryMachine = setup({
       ],
     },
     claimed: {
-      invoke: {
-        id: "sign",
-        src: "sign",
-        input: ({ context }) => context.delivery,
-        onDone: { target: "sending", actions: assign({ request: ({ event }) => event.output }) },
-        onError: [
+      entry: { type: "sign", params: ({ context }) => context.delivery },
+      on: {
+        SIGNED: { target: "sending", actions: { type: "keepRequest", params: ({ event }) => event.request } },
+        "SIGN.FAILED": [
           {
             guard: "lastAttempt",
             target: "exhausted",
-            actions: { type: "recordResult", params: ({ event }) => thrown(event.error) },
+            actions: { type: "recordResult", params: ({ event }) => signFailure(event.error) },
           },
-          { target: "failed", actions: { type: "recordResult", params: ({ event }) => thrown(event.error) } },
+          { target: "failed", actions: { type: "recordResult", params: ({ event }) => signFailure(event.error) } },
         ],
       },
     },
     sending: {
-      invoke: {
-        id: "send",
-        src: "send",
-        input: ({ context }) => context.request!,
-        onDone: [
+      entry: { type: "send", params: ({ context }) => context.request! },
+      on: {
+        SENT: [
           {
-            guard: { type: "succeeded", params: ({ event }) => event.output },
+            guard: { type: "succeeded", params: ({ event }) => event.result },
             target: "delivered",
-            actions: { type: "recordResult", params: ({ event }) => event.output },
+            actions: { type: "recordResult", params: ({ event }) => event.result },
           },
           {
             guard: "lastAttempt",
             target: "exhausted",
-            actions: { type: "recordResult", params: ({ event }) => event.output },
+            actions: { type: "recordResult", params: ({ event }) => event.result },
           },
-          { target: "failed", actions: { type: "recordResult", params: ({ event }) => event.output } },
-        ],
-        onError: [
-          {
-            guard: "lastAttempt",
-            target: "exhausted",
-            actions: { type: "recordResult", params: ({ event }) => thrown(event.error) },
-          },
-          { target: "failed", actions: { type: "recordResult", params: ({ event }) => thrown(event.error) } },
+          { target: "failed", actions: { type: "recordResult", params: ({ event }) => event.result } },
         ],
       },
     },

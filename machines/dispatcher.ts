@@ -1,10 +1,12 @@
 // The dispatcher: wakes on NOTIFY (WAKE) or its poll timer, claims at most as
-// many due rows as it has free send slots, spawns a delivery actor per row and
-// a webhook actor per endpoint, and hands finished outcomes to a writer that
-// records them in batches. On STOP it claims no more, gives in-flight sends
-// the grace period, releases what is left, and finishes once all is written.
-import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn, type AnyActorRef } from "xstate";
+// many due rows as it has free send slots, hands them to the delivery pool
+// (one delivery actor per row), keeps a webhook actor per endpoint, and hands
+// finished outcomes to a writer that records them in batches. On STOP it
+// claims no more, gives in-flight sends the grace period, releases what is
+// left, and finishes once all is written.
+import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn } from "xstate";
 import { type ClaimedDelivery, type DeliveryOutcome, deliveryMachine } from "./delivery.ts";
+import { deliveryPool, type PoolReport, type Release } from "./delivery-pool.ts";
 import { type WebhookEvent, webhookMachine } from "./webhook.ts";
 
 export type DispatcherSettings = {
@@ -18,8 +20,7 @@ export type DispatcherSettings = {
   threshold: number;
 };
 
-/** A claim given back unsent (shutdown past its grace): due again at once, no attempt counted. */
-export type Release = { deliveryId: string; webhookId: string; attemptsBefore: number };
+export type { Release };
 
 export type ResultBatch = { outcomes: DeliveryOutcome[]; released: Release[] };
 
@@ -35,11 +36,12 @@ export type RecordedWebhook = {
 export type DispatcherEvent =
   | { type: "WAKE" }
   | { type: "STOP" }
-  | { type: "WEBHOOK.REENABLED"; webhookId: string };
+  | { type: "WEBHOOK.REENABLED"; webhookId: string }
+  | PoolReport;
 
 export type DispatcherEmitted =
   | { type: "claimed"; count: number }
-  | { type: "outcome"; outcome: DeliveryOutcome }
+  | { type: "finished"; outcomes: DeliveryOutcome[] }
   | { type: "recorded"; webhooks: RecordedWebhook[]; outcomes: number; released: number }
   | { type: "claimFailed"; error: unknown }
   | { type: "writeFailed"; error: unknown };
@@ -63,7 +65,6 @@ type Context = {
   inFlight: number;
   /** Rows may be due that the last claim did not take: claim again when a slot frees. */
   moreDue: boolean;
-  freeSlots: SlotStack;
   /** How many rows the claim in progress asked for: a full answer means more may be due. */
   claimLimit: number;
   /** Result writes that failed once nothing was in flight any more: bounds the wait at shutdown. */
@@ -84,25 +85,6 @@ type Context = {
 
 const MAX_WRITE_RETRIES_AFTER_STOP = 3;
 const webhookActorId = (webhookId: string) => `webhook:${webhookId}`;
-// Delivery actors are named after the send slot they occupy, not the row:
-// XState memoises transition lookups per event type on the parent's state
-// nodes for the life of the process, and a child's done event type carries
-// its id, so one id per row would grow that memo with every delivery ever
-// made. The slot pool keeps the set of ids (and event types) bounded by the
-// concurrency cap; the row's id is in each actor's context.
-const deliveryActorId = (slot: number) => `delivery:${slot}`;
-const DELIVERY_DONE_PREFIX = "xstate.done.actor.delivery:";
-const DELIVERY_ERROR_PREFIX = "xstate.error.actor.delivery:";
-const slotOf = (eventType: string, prefix: string) => Number(eventType.slice(prefix.length));
-
-/** Free send slots, as a stack that pushes and pops without copying. */
-export type SlotStack = { slot: number; below: SlotStack } | null;
-
-function allSlots(count: number): SlotStack {
-  let stack: SlotStack = null;
-  for (let slot = count - 1; slot >= 0; slot--) stack = { slot, below: stack };
-  return stack;
-}
 
 export const dispatcherMachine = setup({
   types: {
@@ -112,7 +94,7 @@ export const dispatcherMachine = setup({
     emitted: {} as DispatcherEmitted,
   },
   actors: {
-    delivery: deliveryMachine,
+    deliveries: deliveryPool(deliveryMachine),
     webhook: webhookMachine,
     claim: fromPromise<ClaimedDelivery[], { limit: number }>(() => Promise.resolve([])),
     recordOutcomes: fromPromise<RecordedWebhook[], ResultBatch>(() => Promise.resolve([])),
@@ -130,8 +112,6 @@ export const dispatcherMachine = setup({
     hasResults: ({ context }) => context.results !== null || context.released.length > 0,
     intakeStopped: stateIn("#dispatcher.intake.stopped"),
     stopWasRequested: stateIn("#dispatcher.intake.claiming.stopRequested"),
-    isDeliveryDone: ({ event }) => event.type.startsWith(DELIVERY_DONE_PREFIX),
-    isDeliveryError: ({ event }) => event.type.startsWith(DELIVERY_ERROR_PREFIX),
   },
   actions: {
     markMoreDue: assign({ moreDue: true }),
@@ -146,7 +126,6 @@ export const dispatcherMachine = setup({
     }),
     startDeliveries: enqueueActions(({ context, event, enqueue, system }) => {
       const rows = (event as unknown as { output: ClaimedDelivery[] }).output;
-      let freeSlots = context.freeSlots;
       const synced = new Set<string>();
       for (const row of rows) {
         const id = webhookActorId(row.webhookId);
@@ -169,60 +148,43 @@ export const dispatcherMachine = setup({
             enqueue.sendTo(id, sync);
           }
         }
-        // The claim asked for at most as many rows as there are free slots.
-        const { slot, below } = freeSlots!;
-        freeSlots = below;
-        enqueue.spawnChild("delivery", {
-          id: deliveryActorId(slot),
-          input: { delivery: row, schedule: context.settings.schedule },
-        });
       }
+      if (rows.length > 0) enqueue.sendTo("deliveries", { type: "DELIVER", rows });
       enqueue.assign({
-        freeSlots,
         inFlight: context.inFlight + rows.length,
         moreDue: context.moreDue || rows.length >= context.claimLimit,
       });
       if (rows.length > 0) enqueue.emit({ type: "claimed", count: rows.length });
     }),
-    collectOutcome: enqueueActions(({ context, event, enqueue, system }) => {
-      const outcome = (event as unknown as { output: DeliveryOutcome }).output;
-      const slot = slotOf(event.type, DELIVERY_DONE_PREFIX);
-      // A finished child stays among the children until stopped: stop it, or
-      // every delivery ever made would stay in memory.
-      enqueue.stopChild(deliveryActorId(slot));
-      enqueue.assign({
-        freeSlots: { slot, below: context.freeSlots },
-        inFlight: context.inFlight - 1,
-        results: { outcome, earlier: context.results },
-        collected: context.collected + 1,
-      });
-      const webhook = system.get(webhookActorId(outcome.webhookId));
-      if (outcome.attempted && webhook) {
-        enqueue.sendTo(webhook, { type: outcome.status === "delivered" ? "SUCCEEDED" : "FAILED" });
+    collectOutcomes: enqueueActions(({ context, event, enqueue, system }) => {
+      if (event.type !== "DELIVERIES.FINISHED") return;
+      let results = context.results;
+      for (const outcome of event.outcomes) {
+        results = { outcome, earlier: results };
+        const webhook = outcome.attempted ? system.get(webhookActorId(outcome.webhookId)) : undefined;
+        if (webhook) enqueue.sendTo(webhook, { type: outcome.status === "delivered" ? "SUCCEEDED" : "FAILED" });
       }
-      enqueue.emit({ type: "outcome", outcome });
+      enqueue.assign({
+        inFlight: context.inFlight - event.outcomes.length,
+        results,
+        collected: context.collected + event.outcomes.length,
+      });
+      enqueue.emit({ type: "finished", outcomes: event.outcomes });
     }),
     // A delivery actor that threw is a bug; its claim stays until the
     // crash-safety window ends, and the dispatcher carries on.
-    dropCrashedDelivery: enqueueActions(({ context, event, enqueue }) => {
-      const slot = slotOf(event.type, DELIVERY_ERROR_PREFIX);
-      enqueue.stopChild(deliveryActorId(slot));
-      enqueue.assign({ inFlight: context.inFlight - 1, freeSlots: { slot, below: context.freeSlots } });
+    dropCrashedDeliveries: assign({
+      inFlight: ({ context, event }) =>
+        context.inFlight - (event.type === "DELIVERIES.CRASHED" ? event.deliveryIds.length : 0),
     }),
-    abandonInFlight: enqueueActions(({ context, enqueue, self }) => {
-      const released = [...context.released];
-      for (const child of Object.values(self.getSnapshot().children) as AnyActorRef[]) {
-        if (!child.id.startsWith("delivery:")) continue;
-        const { delivery } = child.getSnapshot().context as { delivery: ClaimedDelivery };
-        released.push({ deliveryId: delivery.id, webhookId: delivery.webhookId, attemptsBefore: delivery.attemptCount });
-        enqueue.stopChild(child);
-      }
-      enqueue.assign({
-        released,
+    abandonInFlight: enqueueActions(({ enqueue }) => enqueue.sendTo("deliveries", { type: "ABANDON" })),
+    collectReleased: assign(({ context, event }) => {
+      if (event.type !== "DELIVERIES.RELEASED") return {};
+      return {
+        released: [...context.released, ...event.released],
         inFlight: 0,
-        freeSlots: allSlots(context.settings.maxInFlight),
-        collected: context.collected + released.length - context.released.length,
-      });
+        collected: context.collected + event.released.length,
+      };
     }),
     takeBatch: assign(({ context }) => ({
       writing: { outcomes: inFinishOrder(context.results), released: context.released },
@@ -272,7 +234,6 @@ export const dispatcherMachine = setup({
     settings: input,
     inFlight: 0,
     moreDue: true,
-    freeSlots: allSlots(input.maxInFlight),
     claimLimit: 0,
     failedWritesAfterStop: 0,
     collected: 0,
@@ -283,9 +244,10 @@ export const dispatcherMachine = setup({
     writing: null,
   }),
   type: "parallel",
+  invoke: { id: "deliveries", src: "deliveries", input: ({ context }) => ({ schedule: context.settings.schedule }) },
   on: {
-    "xstate.done.actor.*": { guard: "isDeliveryDone", actions: "collectOutcome" },
-    "xstate.error.actor.*": { guard: "isDeliveryError", actions: "dropCrashedDelivery" },
+    "DELIVERIES.FINISHED": { actions: "collectOutcomes" },
+    "DELIVERIES.CRASHED": { actions: "dropCrashedDeliveries" },
     "WEBHOOK.REENABLED": { actions: "forwardReenable" },
   },
   states: {
@@ -347,7 +309,13 @@ export const dispatcherMachine = setup({
         },
         draining: {
           always: { guard: "nothingInFlight", target: "stopped" },
-          after: { shutdownGrace: { target: "stopped", actions: "abandonInFlight" } },
+          after: { shutdownGrace: "abandoning" },
+        },
+        // Past the grace period: the pool stops what is still sending and
+        // reports those claims, which the writer gives back as released.
+        abandoning: {
+          entry: "abandonInFlight",
+          on: { "DELIVERIES.RELEASED": { target: "stopped", actions: "collectReleased" } },
         },
         stopped: { type: "final" },
       },

@@ -3,7 +3,8 @@
 // NOTIFY on the deliveries channel wakes the dispatcher. Metrics and logs
 // follow the events the machine emits.
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
-import { deliveryMachine, type ClaimedDelivery, type SignedRequest } from "../machines/delivery.ts";
+import { type ClaimedDelivery, deliveryMachine, type SendResult, type SignedRequest } from "../machines/delivery.ts";
+import { deliveryPool } from "../machines/delivery-pool.ts";
 import { dispatcherMachine, type DispatcherSettings } from "../machines/dispatcher.ts";
 import type { Config } from "./config.ts";
 import { claimDue } from "./db/deliveries.ts";
@@ -55,20 +56,38 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const keyring = createKeyring();
   const send = deps.send ?? createSender({ timeoutMs: config.timeoutMs, allowPrivateTargets: config.allowPrivateTargets });
 
+  const sign = async (row: ClaimedDelivery): Promise<SignedRequest> => {
+    const key = await keyring.key(row.webhookId);
+    const headers = await webhookHeaders(key, row.eventId, Math.floor(now() / 1000), row.payload);
+    return { url: row.url!, headers, body: row.payload };
+  };
+  // Sends still open when the dispatcher has finished were abandoned past the
+  // grace period (their claims are released): they are aborted then.
+  const openSends = new Set<AbortController>();
   const delivery = deliveryMachine.provide({
-    actors: {
-      sign: fromPromise<SignedRequest, ClaimedDelivery>(async ({ input }) => {
-        const key = await keyring.key(input.webhookId);
-        const headers = await webhookHeaders(key, input.eventId, Math.floor(now() / 1000), input.payload);
-        return { url: input.url!, headers, body: input.payload };
-      }),
-      send: fromPromise(({ input, signal }) => send(input, signal)),
+    actions: {
+      sign: ({ self }, row: ClaimedDelivery) => {
+        sign(row).then(
+          (request) => self.send({ type: "SIGNED", request }),
+          (error) => self.send({ type: "SIGN.FAILED", error: messageOf(error) }),
+        );
+      },
+      send: ({ self }, request: SignedRequest) => {
+        const controller = new AbortController();
+        openSends.add(controller);
+        send(request, controller.signal)
+          .catch((error): SendResult => ({ kind: "error", error: messageOf(error), durationMs: 0 }))
+          .then((result) => {
+            openSends.delete(controller);
+            self.send({ type: "SENT", result });
+          });
+      },
     },
   });
 
   const machine = dispatcherMachine.provide({
     actors: {
-      delivery,
+      deliveries: deliveryPool(delivery),
       claim: fromPromise(async ({ input }) => {
         const rows = await claimDue(sql, input.limit, config.claimTimeoutSecs);
         return rows.map(({ secret, ...row }) => {
@@ -85,13 +104,16 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     metrics?.claimed.inc(count);
     metrics?.inFlight.inc(count);
   });
-  actor.on("outcome", ({ outcome }) => {
-    metrics?.inFlight.dec();
-    if (outcome.attempted) {
-      metrics?.deliveries.inc({ outcome: outcome.status === "delivered" ? "success" : "failure" });
-      if (outcome.durationMs !== null) metrics?.attemptDuration.observe(outcome.durationMs / 1000);
+  actor.on("finished", ({ outcomes }) => {
+    if (!metrics) return;
+    metrics.inFlight.dec(outcomes.length);
+    for (const outcome of outcomes) {
+      if (outcome.attempted) {
+        metrics.deliveries.inc({ outcome: outcome.status === "delivered" ? "success" : "failure" });
+        if (outcome.durationMs !== null) metrics.attemptDuration.observe(outcome.durationMs / 1000);
+      }
+      if (outcome.status === "exhausted") metrics.exhausted.inc();
     }
-    if (outcome.status === "exhausted") metrics?.exhausted.inc();
   });
   actor.on("recorded", ({ webhooks, outcomes, released }) => {
     metrics?.writeBatch.observe(outcomes + released);
@@ -121,7 +143,10 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     async stop() {
       actor.send({ type: "STOP" });
       await done;
+      for (const controller of openSends) controller.abort();
       await listener.unlisten().catch(() => {});
     },
   };
 }
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

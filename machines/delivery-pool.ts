@@ -1,0 +1,106 @@
+// Where delivery actors live: the dispatcher hands each claimed batch to the
+// pool, the pool spawns one delivery actor per row (a child in the same actor
+// system, so the inspector sees it) and reports finished outcomes back in
+// batches. Keeping the actors out of the dispatcher machine's own children
+// keeps that machine's work per batch, not per delivery: XState copies a
+// machine's children map on every spawn and stop, and runs a whole macrostep
+// for every child's done event.
+import { type AnyActorRef, createActor, fromCallback } from "xstate";
+import type { ClaimedDelivery, DeliveryInput, DeliveryOutcome, deliveryMachine } from "./delivery.ts";
+
+/** A claim given back unsent (shutdown past its grace): due again at once, no attempt counted. */
+export type Release = { deliveryId: string; webhookId: string; attemptsBefore: number };
+
+export type PoolInput = { schedule: readonly number[] };
+
+export type PoolEvent =
+  | { type: "DELIVER"; rows: ClaimedDelivery[] }
+  /** Stop every delivery in flight and report their claims as released. */
+  | { type: "ABANDON" };
+
+export type PoolReport =
+  | { type: "DELIVERIES.FINISHED"; outcomes: DeliveryOutcome[] }
+  /** Delivery actors that threw (a bug): their claims stay until the crash-safety window ends. */
+  | { type: "DELIVERIES.CRASHED"; deliveryIds: string[] }
+  | { type: "DELIVERIES.RELEASED"; released: Release[] };
+
+type DeliveryLogic = typeof deliveryMachine;
+type Live = { ref: AnyActorRef; delivery: ClaimedDelivery };
+
+const DONE_PREFIX = "xstate.done.actor.";
+const ERROR_PREFIX = "xstate.error.actor.";
+const REPORT = "POOL.REPORT";
+// A child (it has a parent) cannot be stop()ped; the stop event is how a
+// parent stops one.
+const stop = (ref: AnyActorRef) => ref.send({ type: "xstate.stop" });
+
+/**
+ * The pool for a delivery machine (pass the one with its effects provided).
+ * Outcomes go back in one report per turn of the event loop: the first
+ * finish schedules the report on the actor system's clock (delay 0), and
+ * everything that finishes before it fires joins it. Each fetch answer is a
+ * task of its own, so a report per finish would cost the dispatcher a whole
+ * step per delivery.
+ */
+export function deliveryPool(delivery: DeliveryLogic) {
+  return fromCallback<PoolEvent | { type: typeof REPORT }, PoolInput, PoolReport>(({ input, receive, sendBack, self, system }) => {
+    const live = new Map<string, Live>();
+    let finished: DeliveryOutcome[] = [];
+    let crashed: string[] = [];
+    let reportQueued = false;
+
+    const report = () => {
+      reportQueued = false;
+      if (finished.length > 0) sendBack({ type: "DELIVERIES.FINISHED", outcomes: finished });
+      if (crashed.length > 0) sendBack({ type: "DELIVERIES.CRASHED", deliveryIds: crashed });
+      finished = [];
+      crashed = [];
+    };
+    const queueReport = () => {
+      if (reportQueued) return;
+      reportQueued = true;
+      system.scheduler.schedule(self, self, { type: REPORT }, 0, REPORT);
+    };
+
+    receive((event) => {
+      const type = (event as { type: string }).type;
+      if (type === REPORT) {
+        if (reportQueued) report();
+      } else if (type === "DELIVER") {
+        for (const row of (event as { rows: ClaimedDelivery[] }).rows) {
+          const id = `delivery:${row.id}`;
+          const deliveryInput: DeliveryInput = { delivery: row, schedule: input.schedule };
+          const ref = createActor(delivery, { parent: self, id, input: deliveryInput });
+          live.set(id, { ref, delivery: row });
+          ref.start();
+        }
+      } else if (type === "ABANDON") {
+        if (reportQueued) report(); // what finished before the abandon is an outcome, not a release
+        const released: Release[] = [];
+        for (const { ref, delivery } of live.values()) {
+          stop(ref);
+          released.push({ deliveryId: delivery.id, webhookId: delivery.webhookId, attemptsBefore: delivery.attemptCount });
+        }
+        live.clear();
+        sendBack({ type: "DELIVERIES.RELEASED", released });
+      } else if (type.startsWith(DONE_PREFIX)) {
+        const id = type.slice(DONE_PREFIX.length);
+        if (!live.delete(id)) return;
+        finished.push((event as unknown as { output: DeliveryOutcome }).output);
+        queueReport();
+      } else if (type.startsWith(ERROR_PREFIX)) {
+        const id = type.slice(ERROR_PREFIX.length);
+        const entry = live.get(id);
+        if (!entry) return;
+        live.delete(id);
+        crashed.push(entry.delivery.id);
+        queueReport();
+      }
+    });
+
+    return () => {
+      for (const { ref } of live.values()) stop(ref);
+      live.clear();
+    };
+  });
+}
