@@ -1,8 +1,9 @@
 // Live inspection, offline: a local WebSocket server stands in for the
 // Stately inspector, the real service runs with STATEHOOK_INSPECT pointing at
 // it (same runtime as the test), delivers a few events, and the stream must
-// show the dispatcher, a webhook actor and delivery actors changing state,
-// with no secret, signature or payload in it.
+// show the dispatcher, a webhook actor and delivery actors (children of the
+// dispatcher's delivery pool, in the same actor system) changing state, with
+// no secret, signature or payload in it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
@@ -85,12 +86,16 @@ test("the running service streams its actors to a WebSocket inspector, redacted"
     const webhookActor = events.find((e) => e.type === "@xstate.actor" && e.name === `webhook:${ok.webhook.id}`);
     assert.ok(webhookActor, "a webhook actor is announced by its readable id");
     assert.equal(webhookActor.parentId, root.sessionId);
-    // Delivery actors are named after their send slot (delivery:0, delivery:1, …); the row is in their context.
+    // Delivery actors are named after their row (delivery:<row id>) and are
+    // children of the dispatcher's delivery pool, itself announced as "deliveries".
+    const pool = events.find((e) => e.type === "@xstate.actor" && e.name === "deliveries");
+    assert.ok(pool, "the delivery pool is announced");
+    assert.equal(pool.parentId, root.sessionId);
     for (const d of deliveries) {
-      const actor = events.find((e) => e.type === "@xstate.actor" && e.sessionId === sessionOfDelivery(d.id));
-      assert.ok(actor, `the actor delivering ${d.id} is announced`);
-      assert.match(String(actor.name), /^delivery:\d+$/);
-      assert.equal(actor.parentId, root.sessionId);
+      const actor = events.find((e) => e.type === "@xstate.actor" && e.name === `delivery:${d.id}`);
+      assert.ok(actor, `the actor delivering ${d.id} is announced as delivery:${d.id}`);
+      assert.equal(actor.sessionId, sessionOfDelivery(d.id), `delivery:${d.id} is the actor whose context carries row ${d.id}`);
+      assert.equal(actor.parentId, pool.sessionId);
     }
 
     // State changes arrive for each kind of actor.
@@ -124,7 +129,7 @@ function parse(): Inspected[] {
   return frames.map((f) => JSON.parse(f) as Inspected);
 }
 
-/** The session of the delivery actor that carried this row (its id is its send slot). */
+/** The session of the delivery actor that carried this row, found by the row in its context (not by its name). */
 function sessionOfDelivery(deliveryId: string): string | undefined {
   return parse().find((e) => e.type === "@xstate.snapshot" &&
     (e.snapshot?.context as { delivery?: { id?: string } } | undefined)?.delivery?.id === deliveryId)?.sessionId;

@@ -1,19 +1,20 @@
 // Property tests of the delivery machine on its pure definition: signing and
-// sending are fakes supplied through provide(), so a thousand attempts take a
+// sending are fake effects supplied through provide() as actions that answer
+// with SIGNED / SIGN.FAILED / SENT (support/delivery-effects.ts, wired as
+// src/dispatcher.ts wires the real ones), so a thousand attempts take a
 // moment. A model-based run follows one row through retries (fc.commands):
 // each command is one claim of the row by a fresh delivery actor.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { createActor, fromPromise, getNextTransitions, toPromise, transition } from "xstate";
-import {
-  type ClaimedDelivery, type DeliveryOutcome, deliveryMachine, type SendResult, type SignedRequest,
-} from "../machines/delivery.ts";
+import { createActor, getNextTransitions, toPromise, transition } from "xstate";
+import { type ClaimedDelivery, type DeliveryOutcome, deliveryMachine } from "../machines/delivery.ts";
+import { withEffects } from "./support/delivery-effects.ts";
 
 const RUNS = 300;
 const FINAL = ["delivered", "failed", "exhausted"] as const;
 
-/** What one attempt meets: a signing failure, a thrown send, or a send result. */
+/** What one attempt meets: a signing failure, a thrown send (the edge answers it as an error result), or a send result. */
 type Attempt =
   | { kind: "signThrows" }
   | { kind: "sendThrows" }
@@ -34,11 +35,11 @@ const attemptArb: fc.Arbitrary<Attempt> = fc.oneof(
 
 /** Every event the delivery machine handles somewhere, with plausible payloads. */
 const KNOWN_EVENTS = [
-  { type: "xstate.done.actor.sign", output: { url: "https://receiver.example/hook", headers: {}, body: "{}" } },
-  { type: "xstate.error.actor.sign", error: new Error("late sign failure") },
-  { type: "xstate.done.actor.send", output: { kind: "response", statusCode: 200, responseBody: "", durationMs: 1 } },
-  { type: "xstate.done.actor.send", output: { kind: "response", statusCode: 500, responseBody: "", durationMs: 1 } },
-  { type: "xstate.error.actor.send", error: new Error("late send failure") },
+  { type: "SIGNED", request: { url: "https://receiver.example/hook", headers: {}, body: "{}" } },
+  { type: "SIGN.FAILED", error: "late sign failure" },
+  { type: "SENT", result: { kind: "response", statusCode: 200, responseBody: "", durationMs: 1 } },
+  { type: "SENT", result: { kind: "response", statusCode: 500, responseBody: "", durationMs: 1 } },
+  { type: "SENT", result: { kind: "error", error: "late send failure", durationMs: 0 } },
 ];
 
 const is2xx = (a: Attempt) => a.kind === "response" && a.statusCode >= 200 && a.statusCode < 300;
@@ -47,20 +48,18 @@ type Calls = { sign: number; send: number };
 
 /** Runs one delivery actor to its end with fakes that meet `attempt`. */
 async function runAttempt(delivery: ClaimedDelivery, schedule: number[], attempt: Attempt, calls: Calls) {
-  const machine = deliveryMachine.provide({
-    actors: {
-      sign: fromPromise<SignedRequest, ClaimedDelivery>(async ({ input }) => {
-        calls.sign++;
-        if (attempt.kind === "signThrows") throw new Error("secret is not valid base64");
-        return { url: input.url!, headers: { "webhook-id": input.eventId }, body: input.payload };
-      }),
-      send: fromPromise<SendResult, SignedRequest>(async () => {
-        calls.send++;
-        if (attempt.kind === "sendThrows") throw new Error("sender bug");
-        if (attempt.kind === "error") return { kind: "error", error: attempt.error, durationMs: 1 };
-        if (attempt.kind !== "response") throw new Error("unreachable");
-        return { kind: "response", statusCode: attempt.statusCode, responseBody: "", durationMs: 1 };
-      }),
+  const machine = withEffects({
+    sign: async (row) => {
+      calls.sign++;
+      if (attempt.kind === "signThrows") throw new Error("secret is not valid base64");
+      return { url: row.url!, headers: { "webhook-id": row.eventId }, body: row.payload };
+    },
+    send: async () => {
+      calls.send++;
+      if (attempt.kind === "sendThrows") throw new Error("sender bug");
+      if (attempt.kind === "error") return { kind: "error", error: attempt.error, durationMs: 1 };
+      if (attempt.kind !== "response") throw new Error("unreachable");
+      return { kind: "response", statusCode: attempt.statusCode, responseBody: "", durationMs: 1 };
     },
   });
   const actor = createActor(machine, { input: { delivery, schedule } });
@@ -115,6 +114,9 @@ class Claim implements Command {
         m.status = expected;
       }
     }
+    // A thrown effect is recorded with its message (it travels in SIGN.FAILED, or as SENT's error result).
+    if (output.attempted && this.attempt.kind === "signThrows") assert.equal(output.error, "secret is not valid base64");
+    if (output.attempted && this.attempt.kind === "sendThrows") assert.equal(output.error, "sender bug");
     if (output.status === "delivered") {
       assert.ok(is2xx(this.attempt), "delivered only after a 2xx");
       assert.ok(output.statusCode! >= 200 && output.statusCode! < 300);
@@ -208,8 +210,8 @@ test("delivery: a final state is inert: nothing leads out of it, whatever event 
       // Late results (a send that finished after a timeout, say) reach a stopped actor and change nothing.
       for (const event of late) actor.send(event as never);
       assert.equal(actor.getSnapshot(), snapshot);
-      // And the pure definition agrees for every non-error event: same state, nothing to do.
-      for (const event of KNOWN_EVENTS.filter((e) => !e.type.startsWith("xstate.error."))) {
+      // And the pure definition agrees for every event: same state, nothing to do.
+      for (const event of KNOWN_EVENTS) {
         const [next, actions] = transition(deliveryMachine, snapshot, event as never);
         assert.equal(next.value, snapshot.value);
         assert.equal(next.status, "done");

@@ -1,10 +1,10 @@
 // Model-based tests of the dispatcher machine: fast-check interleaves
 // wake-ups, claim answers, send completions, result writes, clock ticks and a
 // stop, in a world where the test decides every effect (support/dispatcher-
-// world.ts; the real delivery and webhook machines run inside it). After
-// every step: in-flight never exceeds the cap and matches the live delivery
-// actors, nothing is claimed after stop; at the end every claimed delivery
-// was sent, written or released, and stop completes.
+// world.ts; the real delivery pool, delivery and webhook machines run inside
+// it). After every step: in-flight never exceeds the cap and matches the live
+// delivery actors, nothing is claimed after stop; at the end every claimed
+// delivery was sent, written or released, and stop completes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -152,11 +152,11 @@ test("dispatcher: stop completes within the grace period even if no send ever fi
   );
 });
 
-// Known bug, kept as the property that states the fix (see the closing note
-// of issue 4): spawned delivery actors stay in the dispatcher's children after
-// they finish, so at the end of the grace period `abandonInFlight` releases
-// deliveries that were already delivered and written, and the children map
-// grows by one actor per delivery for the life of the process.
+// Exactly once: an outcome for what finished, a release for what was still
+// sending when the grace period ended, never both. (Once a bug, issue 4:
+// finished delivery actors stayed among the dispatcher's children and were
+// released again at shutdown. Now the pool releases only the deliveries
+// still live when told to abandon them.)
 test("dispatcher: each claimed delivery is written exactly once, as an outcome or a release", async () => {
   await fc.assert(
     fc.asyncProperty(commands, fc.boolean(), async (cmds, sendsHang) => {

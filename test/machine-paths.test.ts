@@ -13,12 +13,13 @@ import type { AddressInfo } from "node:net";
 import { createServer } from "node:http";
 import { getAdjacencyMap, getShortestPaths } from "@xstate/graph";
 import {
-  type AnyActorLogic, type AnyEventObject, type AnyMachineSnapshot, type AnyStateMachine, createActor, fromPromise,
-  type InspectionEvent, toPromise,
+  type AnyActorLogic, type AnyEventObject, type AnyMachineSnapshot, type AnyStateMachine, createActor, type InspectionEvent,
+  toPromise,
 } from "xstate";
 import {
   type ClaimedDelivery, type DeliveryInput, type DeliveryOutcome, deliveryMachine, type SendResult, type SignedRequest,
 } from "../machines/delivery.ts";
+import type { Release } from "../machines/delivery-pool.ts";
 import { dispatcherMachine, inFinishOrder } from "../machines/dispatcher.ts";
 import { webhookMachine } from "../machines/webhook.ts";
 import { keyOfTaken, stateNodes, transitions } from "../scripts/diagrams.ts";
@@ -28,6 +29,7 @@ import { createWebhook, updateWebhook } from "../src/db/webhooks.ts";
 import { createKeyring } from "../src/keyring.ts";
 import { createSender } from "../src/sender.ts";
 import { webhookHeaders } from "../src/signing.ts";
+import { withEffects } from "./support/delivery-effects.ts";
 import { createWorld, type World } from "./support/dispatcher-world.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
@@ -145,16 +147,20 @@ const SCHEDULE = [0, 60, 300];
 const REQUEST: SignedRequest = { url: "https://receiver.example/hook", headers: {}, body: "{}" };
 const response = (statusCode: number): SendResult => ({ kind: "response", statusCode, responseBody: "ok", durationMs: 1 });
 
+// What the effects answer: SIGNED or SIGN.FAILED from signing, SENT from
+// sending (a sender that throws, a bug, is answered by the edge as an error
+// result, durationMs 0).
+const SENDER_BUG = "sender bug";
 const deliveryEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
   if (s.matches("claimed")) {
-    return [{ type: "xstate.done.actor.sign", output: REQUEST }, { type: "xstate.error.actor.sign", error: new Error("bad secret") }];
+    return [{ type: "SIGNED", request: REQUEST }, { type: "SIGN.FAILED", error: "bad secret" }];
   }
   if (s.matches("sending")) {
     return [
-      { type: "xstate.done.actor.send", output: response(200) },
-      { type: "xstate.done.actor.send", output: response(503) },
-      { type: "xstate.done.actor.send", output: { kind: "error", error: "connection refused", durationMs: 1 } },
-      { type: "xstate.error.actor.send", error: new Error("sender bug") },
+      { type: "SENT", result: response(200) },
+      { type: "SENT", result: response(503) },
+      { type: "SENT", result: { kind: "error", error: "connection refused", durationMs: 1 } },
+      { type: "SENT", result: { kind: "error", error: SENDER_BUG, durationMs: 0 } },
     ];
   }
   return [];
@@ -175,12 +181,14 @@ const modelDelivery = (v: Variant): ClaimedDelivery => ({
 /** Makes the world produce the path's events: receiver status, a broken secret, a refused port, a throwing sender. */
 async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage) {
   const events = path.steps.map((s) => s.event);
-  const sendEvent = events.find((e) => e.type.includes(".actor.send"));
-  const sendOutput = sendEvent?.output as SendResult | undefined;
-  const url = sendOutput?.kind === "error" ? refusedUrl : `${receiver.url}/status/${sendOutput?.kind === "response" ? sendOutput.statusCode : 200}`;
+  const sendResult = events.find((e) => e.type === "SENT")?.result as SendResult | undefined;
+  const senderBug = sendResult?.kind === "error" && sendResult.error === SENDER_BUG;
+  const url = sendResult?.kind === "error" && !senderBug
+    ? refusedUrl
+    : `${receiver.url}/status/${sendResult?.kind === "response" ? sendResult.statusCode : 200}`;
   const { webhook } = await createWebhook(db.sql, { userId: crypto.randomUUID(), url });
   if (!variant.enabled) await db.sql`UPDATE user_webhooks SET enabled = false WHERE id = ${webhook.id}`;
-  if (events.some((e) => e.type === "xstate.error.actor.sign")) {
+  if (events.some((e) => e.type === "SIGN.FAILED")) {
     await db.sql`UPDATE user_webhooks SET secret = 'whsec_%%% not base64 %%%' WHERE id = ${webhook.id}`;
   }
   const marker = crypto.randomUUID();
@@ -199,19 +207,17 @@ async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage)
   if (row.secret !== null) keyring.remember(row.webhookId, row.secret);
   const { secret: _secret, ...delivery } = row;
   const realSend = createSender({ timeoutMs: 5000, allowPrivateTargets: true });
-  const machine = deliveryMachine.provide({
-    actors: {
-      sign: fromPromise<SignedRequest, ClaimedDelivery>(async ({ input }) => {
-        const key = await keyring.key(input.webhookId);
-        const headers = await webhookHeaders(key, input.eventId, Math.floor(Date.now() / 1000), input.payload);
-        return { url: input.url!, headers, body: input.payload };
-      }),
-      // The real sender turns every failure into a value; a sender that throws
-      // is a bug, and the one effect here that has to be injected.
-      send: sendEvent?.type === "xstate.error.actor.send"
-        ? fromPromise<SendResult, SignedRequest>(() => Promise.reject(new Error("sender bug")))
-        : fromPromise<SendResult, SignedRequest>(({ input, signal }) => realSend(input, signal)),
+  const machine = withEffects({
+    sign: async (input) => {
+      const key = await keyring.key(input.webhookId);
+      const headers = await webhookHeaders(key, input.eventId, Math.floor(Date.now() / 1000), input.payload);
+      return { url: input.url!, headers, body: input.payload };
     },
+    // The real sender turns every failure into a value; a sender that throws
+    // is a bug, and the one effect here that has to be injected.
+    send: senderBug
+      ? () => Promise.reject(new Error(SENDER_BUG))
+      : (request) => realSend(request, new AbortController().signal),
   });
   const seen: string[] = [];
   const actor = createActor(machine, {
@@ -247,7 +253,7 @@ async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage)
   if (modelOutcome.attempted) assert.equal(after.last_status_code, modelOutcome.statusCode);
   if (modelOutcome.status === "failed") assert.ok(Math.abs(after.due_in - modelOutcome.retryDelaySecs!) < 5, "due again after the retry delay");
   // The payload went out signed, byte for byte, when the path sent it.
-  if (sendOutput?.kind === "response" && sendEvent?.type === "xstate.done.actor.send") {
+  if (sendResult?.kind === "response") {
     const got = receiver.received.find((r) => r.body.includes(marker));
     assert.ok(got, "the receiver got the payload");
     assert.match(got.headers["webhook-signature"], /^v1,/);
@@ -300,14 +306,12 @@ async function deliverOnce(webhookId: string, secret: string, status: number) {
   const row = (await claimDue(db.sql, 1000, 300)).find((r) => r.id === created.id)!;
   const { secret: _s, ...delivery } = row;
   const send = createSender({ timeoutMs: 5000, allowPrivateTargets: true });
-  const actor = createActor(deliveryMachine.provide({
-    actors: {
-      sign: fromPromise<SignedRequest, ClaimedDelivery>(async ({ input }) => ({
-        url: input.url!, body: input.payload,
-        headers: await webhookHeaders(secret, input.eventId, Math.floor(Date.now() / 1000), input.payload),
-      })),
-      send: fromPromise<SendResult, SignedRequest>(({ input, signal }) => send(input, signal)),
-    },
+  const actor = createActor(withEffects({
+    sign: async (input) => ({
+      url: input.url!, body: input.payload,
+      headers: await webhookHeaders(secret, input.eventId, Math.floor(Date.now() / 1000), input.payload),
+    }),
+    send: (request) => send(request, new AbortController().signal),
   }), { input: { delivery, schedule: SCHEDULE } });
   actor.start();
   const outcome = await toPromise(actor);
@@ -382,6 +386,9 @@ const OUTCOME: DeliveryOutcome = {
   deliveryId: "d1", webhookId: "w1", attemptsBefore: 0, status: "delivered", attempted: true, retryDelaySecs: null,
   statusCode: 200, error: null, durationMs: 1, responseBody: "",
 };
+// A failed attempt (HTTP 500, the first of three tries): the webhook actor hears FAILED, and a claim waits until it is written.
+const FAILED_OUTCOME: DeliveryOutcome = { ...OUTCOME, status: "failed", retryDelaySecs: SCHEDULE[1], statusCode: 500, error: "HTTP 500" };
+const RELEASE: Release = { deliveryId: "d1", webhookId: "w1", attemptsBefore: 0 };
 
 const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
   const events: AnyEventObject[] = [{ type: "WAKE" }, { type: "STOP" }, { type: "WEBHOOK.REENABLED", webhookId: "w1" }];
@@ -392,8 +399,17 @@ const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
       { type: "xstate.error.actor.claim", error: new Error("database unavailable") },
     );
   }
-  if (s.context.inFlight > 0) {
-    events.push({ type: "xstate.done.actor.delivery:0", output: OUTCOME }, { type: "xstate.error.actor.delivery:0", error: new Error("bug") });
+  // The pool's reports: a delivery finished or crashed while it is live; once
+  // told to abandon (intake abandoning) it has none live, and answers with
+  // the release of what was in flight (maxInFlight 1: the one row).
+  if (s.matches({ intake: "abandoning" })) {
+    events.push({ type: "DELIVERIES.RELEASED", released: [RELEASE] });
+  } else if (s.context.inFlight > 0) {
+    events.push(
+      { type: "DELIVERIES.FINISHED", outcomes: [OUTCOME] },
+      { type: "DELIVERIES.FINISHED", outcomes: [FAILED_OUTCOME] },
+      { type: "DELIVERIES.CRASHED", deliveryIds: ["d1"] },
+    );
   }
   if (s.matches({ writer: "flushing" })) {
     events.push({ type: "xstate.done.actor.record", output: [] }, { type: "xstate.error.actor.record", error: new Error("database unavailable") });
@@ -423,7 +439,7 @@ const dispatcherView = (s: AnyMachineSnapshot) => ({
  * The dispatcher read through @xstate/graph's own actor scope, with
  * corrections that make each branch of the graph its own actor system, as a
  * running actor is: `self.getSnapshot()` answers with the snapshot being
- * transitioned (abandonInFlight lists the children through it), and
+ * transitioned (countFailedWrite reads the intake state through it), and
  * `system.get` finds the children of that snapshot, not those another branch
  * registered in the one system @xstate/graph shares between branches.
  */
@@ -441,17 +457,26 @@ const dispatcherLogic = {
   },
 } as unknown as AnyActorLogic;
 
-/** Makes the world produce the path's event: answer the claim, finish the send, answer the write, fire the timer. */
+/**
+ * Makes the world produce the path's event: answer the claim, finish the send
+ * (the pool reports it), pass on the pool's release report, answer the write,
+ * fire the timer.
+ */
 function produce(w: World, event: AnyEventObject) {
   switch (event.type) {
     case "xstate.done.actor.claim":
       return void w.answerClaim((event.output as unknown[]).length);
     case "xstate.error.actor.claim":
       return w.failClaim();
-    case "xstate.done.actor.delivery:0":
-      return void assert.ok(w.finishSend(200, "d1"), "a send is in flight");
-    case "xstate.error.actor.delivery:0":
+    case "DELIVERIES.FINISHED": {
+      const [outcome] = event.outcomes as DeliveryOutcome[];
+      return void assert.ok(w.finishSend(outcome.statusCode!, "d1"), "a send is in flight");
+    }
+    case "DELIVERIES.CRASHED":
       return void assert.ok(w.finishSend(null, "d1"), "a send is in flight");
+    case "DELIVERIES.RELEASED":
+      assert.deepEqual(w.heldRelease(), event, "the pool's release report");
+      return w.passRelease();
     case "xstate.done.actor.record":
       return w.answerRecord(true);
     case "xstate.error.actor.record":
@@ -469,7 +494,7 @@ test("dispatcher: the shortest path to every state and transition, run in a cont
   const serializeState = (s: AnyMachineSnapshot) => JSON.stringify(dispatcherView(s));
   const paths = coveringPaths(dispatcherMachine, dispatcherLogic, { input: TRAVERSAL_SETTINGS, events: dispatcherEvents, serializeState }, "dispatcher");
   for (const path of paths) {
-    const w = createWorld(TRAVERSAL_SETTINGS, { ids: () => "d1", inspect: coverage.observer });
+    const w = createWorld(TRAVERSAL_SETTINGS, { ids: () => "d1", inspect: coverage.observer, holdReleases: true });
     await w.settle();
     const done: string[] = [];
     assert.deepEqual(dispatcherView(w.actor.getSnapshot()), dispatcherView(path.initial), "start");

@@ -1,11 +1,17 @@
 // A world for the pure dispatcher machine in which the test decides
 // everything: when a claim returns and with what, when each send finishes and
 // how, when a result write succeeds or fails, and what time it is (a
-// SimulatedClock). The real delivery and webhook machines run inside it;
-// only their I/O is fake. Used by the model-based tests and the path runs.
-import { type Actor, createActor, fromPromise, type InspectionEvent, SimulatedClock } from "xstate";
-import { type ClaimedDelivery, deliveryMachine, type SendResult, type SignedRequest } from "../../machines/delivery.ts";
+// SimulatedClock). The real delivery pool, delivery and webhook machines run
+// inside it; only their I/O is fake. Used by the model-based tests and the
+// path runs.
+import {
+  type Actor, type AnyActorRef, type AnyEventObject, createActor, fromCallback, fromPromise, type InspectionEvent,
+  SimulatedClock,
+} from "xstate";
+import type { ClaimedDelivery, SendResult } from "../../machines/delivery.ts";
+import { deliveryPool, type PoolReport } from "../../machines/delivery-pool.ts";
 import { type DispatcherSettings, dispatcherMachine, type RecordedWebhook, type ResultBatch } from "../../machines/dispatcher.ts";
+import { withEffects } from "./delivery-effects.ts";
 
 export type PendingClaim = { limit: number; afterStop: boolean; resolve(rows: ClaimedDelivery[]): void; reject(error: Error): void };
 export type PendingSend = { deliveryId: string; resolve(result: SendResult | null): void; aborted: boolean };
@@ -33,7 +39,12 @@ export type World = {
   /** Finishes the send of `deliveryId` (or the oldest) with an HTTP status, or crashes the delivery actor (null). */
   finishSend(status: number | null, deliveryId?: string): string | undefined;
   answerRecord(ok: boolean): void;
+  /** With `holdReleases`: the pool's release report (its answer to ABANDON) not yet passed to the dispatcher. */
+  heldRelease(): PoolReport | undefined;
+  /** With `holdReleases`: passes the held release report on. */
+  passRelease(): void;
   stop(): void;
+  /** Delivery actors (children of the pool) that are still running. */
   activeDeliveries(): number;
 };
 
@@ -51,36 +62,65 @@ export type WorldOptions = {
   /** Delivery ids for claimed rows, by claim order (default d1, d2, …). */
   ids?: (n: number) => string;
   inspect?: (event: InspectionEvent) => void;
+  /**
+   * Keep the pool's DELIVERIES.RELEASED report until the test passes it on
+   * (passRelease). The real pool answers ABANDON at once, so the dispatcher
+   * never rests in `abandoning`; holding the answer lets a path stop there.
+   */
+  holdReleases?: boolean;
 };
 
 export function createWorld(settings: DispatcherSettings = SETTINGS, options: WorldOptions = {}): World {
   let next = 0;
   const ids = options.ids ?? ((n) => `d${n}`);
   const world = {} as World;
-  const delivery = deliveryMachine.provide({
-    actors: {
-      sign: fromPromise<SignedRequest, ClaimedDelivery>(async ({ input }) => ({
-        url: input.url!,
-        headers: { "x-delivery": input.id },
-        body: input.payload,
-      })),
-      send: fromPromise<SendResult, SignedRequest>(({ input, signal }) =>
-        new Promise((resolve) => {
-          const id = input.headers["x-delivery"];
-          world.sent.add(id);
-          const pending: PendingSend = { deliveryId: id, aborted: false, resolve: (r) => resolve(r as SendResult) };
-          signal.addEventListener("abort", () => {
+  const deliveryActors = new Set<AnyActorRef>();
+  const delivery = withEffects({
+    sign: async (row) => ({ url: row.url!, headers: { "x-delivery": row.id }, body: row.payload }),
+    send: (request, actor) =>
+      new Promise((resolve) => {
+        const id = request.headers["x-delivery"];
+        world.sent.add(id);
+        const pending: PendingSend = { deliveryId: id, aborted: false, resolve: (r) => resolve(r as SendResult) };
+        // Abandoned: the pool stopped the delivery actor while it was sending.
+        // The edge aborts such a send; here it leaves the world's open sends.
+        actor.subscribe({
+          complete: () => {
+            if (actor.getSnapshot().status !== "stopped") return;
             pending.aborted = true;
             world.sends = world.sends.filter((s) => s !== pending);
-          });
-          world.sends.push(pending);
-        })
-      ),
-    },
+          },
+          // A crash (finishSend(null)) is the pool's to report; the send is over already.
+          error: () => {},
+        });
+        world.sends.push(pending);
+      }),
   });
+  // The real pool. When the test holds releases, the same pool runs with a
+  // sendBack of ours that keeps its release report back (fromCallback keeps
+  // its callback as the logic's config); every other report passes at once.
+  let held: { report: PoolReport; pass(): void } | undefined;
+  const pool = deliveryPool(delivery);
+  type PoolCallback = (args: { sendBack(report: AnyEventObject): void }) => (() => void) | void;
+  const poolCallback = (pool as { config?: unknown }).config as PoolCallback;
+  if (typeof poolCallback !== "function") throw new Error("the delivery pool is no longer a fromCallback actor");
+  const holdingPool = fromCallback((args) =>
+    poolCallback({
+      ...args,
+      sendBack: (report) => {
+        if (report.type === "DELIVERIES.RELEASED") {
+          if (held) throw new Error("a second release report while one is held");
+          held = { report: report as PoolReport, pass: () => args.sendBack(report) };
+        } else {
+          args.sendBack(report);
+        }
+      },
+    })
+  ) as unknown as typeof pool;
+  const deliveries = options.holdReleases ? holdingPool : pool;
   const machine = dispatcherMachine.provide({
     actors: {
-      delivery,
+      deliveries,
       claim: fromPromise<ClaimedDelivery[], { limit: number }>(({ input }) =>
         new Promise((resolve, reject) => {
           world.claims.push({ limit: input.limit, afterStop: world.stopSent, resolve, reject, open: true });
@@ -104,7 +144,11 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
     sent: new Set<string>(),
     stopSent: false,
     async settle() {
-      for (let i = 0; i < 40; i++) await Promise.resolve();
+      // Promise callbacks, and the pool's report timer (0 ms on the actor system's clock).
+      for (let i = 0; i < 40; i++) {
+        await Promise.resolve();
+        clock.increment(0);
+      }
     },
     openClaim: () => world.claims.find((c) => c.open),
     openRecord: () => world.records.find((r) => r.open),
@@ -144,16 +188,35 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
       if (ok) record.resolve([]);
       else record.reject(new Error("database unavailable"));
     },
+    heldRelease: () => held?.report,
+    passRelease() {
+      const release = held!;
+      held = undefined;
+      release.pass();
+    },
     stop() {
       world.stopSent = true;
       world.actor.send({ type: "STOP" });
     },
     activeDeliveries() {
-      return Object.values(world.actor.getSnapshot().children)
-        .filter((child) => child && child.id.startsWith("delivery:") && child.getSnapshot().status === "active").length;
+      let active = 0;
+      for (const actor of deliveryActors) {
+        if (actor.getSnapshot().status === "active") active++;
+        else deliveryActors.delete(actor);
+      }
+      return active;
     },
   });
-  world.actor = createActor(machine, { input: settings, clock, inspect: options.inspect });
+  world.actor = createActor(machine, {
+    input: settings,
+    clock,
+    inspect: (event) => {
+      // Every delivery actor the pool starts, wherever it sits in the tree.
+      const ref = event.actorRef as AnyActorRef;
+      if (event.type === "@xstate.actor" && ref.id.startsWith("delivery:")) deliveryActors.add(ref);
+      options.inspect?.(event);
+    },
+  });
   world.actor.subscribe({ error: () => {} });
   world.actor.start();
   return world;
