@@ -48,6 +48,7 @@ export function deliveryPool(delivery: DeliveryLogic) {
     let finished: DeliveryOutcome[] = [];
     let crashed: string[] = [];
     let reportQueued = false;
+    let reclaims = 0;
 
     const report = () => {
       reportQueued = false;
@@ -68,7 +69,10 @@ export function deliveryPool(delivery: DeliveryLogic) {
         if (reportQueued) report();
       } else if (type === "DELIVER") {
         for (const row of (event as { rows: ClaimedDelivery[] }).rows) {
-          const id = `delivery:${row.id}`;
+          // A row whose claim ran out mid-send can be claimed again while
+          // its first actor still runs: the second gets an id of its own.
+          let id = `delivery:${row.id}`;
+          if (live.has(id)) id = `${id}~${++reclaims}`;
           const deliveryInput: DeliveryInput = { delivery: row, schedule: input.schedule };
           const ref = createActor(delivery, { parent: self, id, input: deliveryInput });
           live.set(id, { ref, delivery: row });
