@@ -72,10 +72,13 @@ type Context = {
   /** Outcomes and releases handed to the writer so far, and how many of them are written. */
   collected: number;
   written: number;
+  /** How many outcomes were collected when the latest failed attempt was: failures must be written first. */
+  failedThrough: number;
   /**
-   * A claim waits until every outcome collected before it was wanted is
-   * written, so the rows it reads already count those outcomes: a webhook our
-   * own failures just disabled is claimed as disabled, never sent once more.
+   * A claim waits until every failed attempt collected before it was wanted
+   * is written, so the rows it reads already count those failures: a webhook
+   * our own failures just disabled is claimed as disabled, never sent once
+   * more. Successes cannot disable a webhook, so a claim never waits on them.
    */
   claimBarrier: number;
   results: OutcomeList;
@@ -107,7 +110,7 @@ export const dispatcherMachine = setup({
   guards: {
     moreDueAndFreeSlots: ({ context }) => context.moreDue && context.inFlight < context.settings.maxInFlight,
     nothingInFlight: ({ context }) => context.inFlight === 0,
-    earlierOutcomesWritten: ({ context }) => context.written >= context.claimBarrier,
+    earlierFailuresWritten: ({ context }) => context.written >= context.claimBarrier,
     retriedEnoughAfterStop: ({ context }) => context.failedWritesAfterStop >= MAX_WRITE_RETRIES_AFTER_STOP,
     hasResults: ({ context }) => context.results !== null || context.released.length > 0,
     intakeStopped: stateIn("#dispatcher.intake.stopped"),
@@ -115,7 +118,7 @@ export const dispatcherMachine = setup({
   },
   actions: {
     markMoreDue: assign({ moreDue: true }),
-    setClaimBarrier: assign({ claimBarrier: ({ context }) => context.collected }),
+    setClaimBarrier: assign({ claimBarrier: ({ context }) => context.failedThrough }),
     countFailedWrite: assign({
       failedWritesAfterStop: ({ context, self }) =>
         context.failedWritesAfterStop + (self.getSnapshot().matches({ intake: "stopped" }) ? 1 : 0),
@@ -159,14 +162,17 @@ export const dispatcherMachine = setup({
     collectOutcomes: enqueueActions(({ context, event, enqueue, system }) => {
       if (event.type !== "DELIVERIES.FINISHED") return;
       let results = context.results;
-      for (const outcome of event.outcomes) {
+      let failedThrough = context.failedThrough;
+      for (const [i, outcome] of event.outcomes.entries()) {
         results = { outcome, earlier: results };
+        if (outcome.attempted && outcome.status !== "delivered") failedThrough = context.collected + i + 1;
         const webhook = outcome.attempted ? system.get(webhookActorId(outcome.webhookId)) : undefined;
         if (webhook) enqueue.sendTo(webhook, { type: outcome.status === "delivered" ? "SUCCEEDED" : "FAILED" });
       }
       enqueue.assign({
         inFlight: context.inFlight - event.outcomes.length,
         results,
+        failedThrough,
         collected: context.collected + event.outcomes.length,
       });
       enqueue.emit({ type: "finished", outcomes: event.outcomes });
@@ -238,6 +244,7 @@ export const dispatcherMachine = setup({
     failedWritesAfterStop: 0,
     collected: 0,
     written: 0,
+    failedThrough: 0,
     claimBarrier: 0,
     results: null,
     released: [],
@@ -268,7 +275,7 @@ export const dispatcherMachine = setup({
         },
         waitingForWrites: {
           entry: "setClaimBarrier",
-          always: { guard: "earlierOutcomesWritten", target: "claiming" },
+          always: { guard: "earlierFailuresWritten", target: "claiming" },
           on: {
             WAKE: { actions: "markMoreDue" },
             STOP: "draining",
