@@ -68,17 +68,17 @@ export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number
     attempt_count: number; url: string | null; secret: string | null; enabled: boolean | null;
     consecutive_failures: number | null; version: string | null;
   }[]>`
-    WITH due AS (
-      SELECT id FROM webhook_deliveries
-      WHERE status IN ('pending', 'failed') AND next_attempt_at <= now()
-      ORDER BY next_attempt_at
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED
-    ),
-    claimed AS (
+    WITH claimed AS (
       UPDATE webhook_deliveries d
       SET next_attempt_at = now() + make_interval(secs => ${claimTimeoutSecs})
-      FROM due WHERE d.id = due.id
+      -- = ANY(ARRAY(…)) looks the claimed ids up by primary key; a join with
+      -- a CTE of them let the planner hash-join against a scan of the table.
+      WHERE d.id = ANY(ARRAY(
+        SELECT id FROM webhook_deliveries
+        WHERE status IN ('pending', 'failed') AND next_attempt_at <= now()
+        ORDER BY next_attempt_at
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED))
       RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.payload::text AS payload, d.attempt_count
     )
     SELECT c.*, w.url, w.secret, w.enabled, w.consecutive_failures,
