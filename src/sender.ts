@@ -3,6 +3,7 @@
 // request and nothing else: no database handle, no secret. Every way a
 // receiver can misbehave ends as a SendResult, never as a thrown error.
 import type { SendResult, SignedRequest } from "../machines/delivery.ts";
+import { createHostGate } from "./host-gate.ts";
 import { checkTargetAtSend, type Resolve } from "./target-guard.ts";
 
 export type SenderOptions = {
@@ -11,12 +12,18 @@ export type SenderOptions = {
   resolve?: Resolve;
   /** How much of the response body to keep for the attempt log. */
   maxBodyBytes?: number;
+  /** Requests open to one host at once; more wait their turn (see host-gate.ts). */
+  maxPerHost?: number;
 };
 
 export type Send = (request: SignedRequest, signal: AbortSignal) => Promise<SendResult>;
 
 async function readPrefix(response: Response, maxBytes: number): Promise<string> {
   if (!response.body) return "";
+  // A body that says it fits is read whole, natively: a stream reader costs
+  // several promise round trips per answer, most of the sender's time.
+  const length = Number(response.headers.get("content-length") ?? NaN);
+  if (length <= maxBytes) return await response.text();
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -53,7 +60,19 @@ function describe(error: unknown): string {
 
 export function createSender(options: SenderOptions): Send {
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
-  return async (request, signal) => {
+  const gate = createHostGate(options.maxPerHost ?? 64);
+  const send: Send = async (request, signal) => {
+    const host = new URL(request.url).host;
+    if (!(await gate.enter(host, signal))) {
+      return { kind: "error", error: "aborted: dispatcher shutting down", durationMs: 0 };
+    }
+    try {
+      return await attempt(request, signal);
+    } finally {
+      gate.leave(host);
+    }
+  };
+  const attempt: Send = async (request, signal) => {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     if (!options.allowPrivateTargets) {
@@ -63,13 +82,13 @@ export function createSender(options: SenderOptions): Send {
     // One controller per attempt, its timer cleared as soon as the attempt
     // ends: AbortSignal.timeout() would hold a timer and the combined signal
     // for the whole timeout after every fast answer, thousands of them under load.
-    const attempt = new AbortController();
+    const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      attempt.abort();
+      controller.abort();
     }, options.timeoutMs);
-    const stop = () => attempt.abort();
+    const stop = () => controller.abort();
     signal.addEventListener("abort", stop, { once: true });
     try {
       const response = await fetch(request.url, {
@@ -77,7 +96,7 @@ export function createSender(options: SenderOptions): Send {
         headers: request.headers,
         body: request.body,
         redirect: "manual",
-        signal: attempt.signal,
+        signal: controller.signal,
       });
       const responseBody = await readPrefix(response, maxBodyBytes);
       return { kind: "response", statusCode: response.status, responseBody, durationMs: elapsed() };
@@ -92,4 +111,5 @@ export function createSender(options: SenderOptions): Send {
       signal.removeEventListener("abort", stop);
     }
   };
+  return send;
 }
