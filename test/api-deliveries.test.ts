@@ -5,6 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
+import { createDelivery } from "../src/db/deliveries.ts";
 import { pruneAttempts } from "../src/db/retention.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { apiClient, type ApiClient, type Reply } from "./support/api-client.ts";
@@ -118,16 +119,23 @@ test("publish with a resource_id is idempotent per (webhook, event type, resourc
   assert.notEqual(plain1.event_id, plain2.event_id);
 });
 
-test("a publish wakes the dispatcher through NOTIFY", async () => {
-  let notified = 0;
-  const listener = await db.sql.listen(DELIVERY_CHANNEL, () => notified++);
+test("a publish wakes its own dispatcher in process and sends no NOTIFY; a plain insert still NOTIFYs", async () => {
+  const payloads: string[] = [];
+  const listener = await db.sql.listen(DELIVERY_CHANNEL, (payload) => payloads.push(payload));
   try {
     const userId = crypto.randomUUID();
-    await webhook(userId);
+    const w = await webhook(userId);
+    const queuedBefore = api.queued.count;
     await publish({ event_type: "batch.completed", user_id: userId });
+    await publish({ event_type: "batch.completed", user_id: userId });
+    assert.equal(api.queued.count, queuedBefore + 2, "each publish woke the dispatcher in process");
+    await createDelivery(db.sql, { webhookId: w.id, eventId: crypto.randomUUID(), eventType: "batch.completed", payload: {} });
+    // Notifications arrive in commit order: once this marker is in, every
+    // earlier one is too.
+    await db.sql`SELECT pg_notify(${DELIVERY_CHANNEL}, 'marker')`;
     const deadline = Date.now() + 5000;
-    while (notified === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(notified > 0);
+    while (!payloads.includes("marker") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(payloads, ["", "marker"], "one NOTIFY, from the plain insert");
   } finally {
     await listener.unlisten();
   }

@@ -72,6 +72,7 @@ export function eventRoutes(deps: ApiDeps) {
       userId: body.user_id,
       resourceId: body.resource_id,
     });
+    if (event.deliveries.length > 0) deps.onDeliveriesQueued?.();
     return c.json({
       event_id: event.eventId,
       event_type: body.event_type,

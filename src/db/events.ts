@@ -3,9 +3,11 @@
 // event id, so a publish is all or nothing. The unique partial index on
 // (webhook_id, event_type, resource_id) makes a publish with a resource id
 // idempotent: a webhook that already has that delivery gets no second one.
-// The insert trigger NOTIFYs the dispatcher, which claims within milliseconds.
+// The insert does not NOTIFY (see migration 4): the caller wakes its own
+// dispatcher, which claims within milliseconds; other replicas poll.
 import type { Sql } from "postgres";
 import type { DeliveryStatus } from "./deliveries.ts";
+import { QUIET_SETTING } from "./migrations.ts";
 
 export type NewEvent = {
   eventType: string;
@@ -36,8 +38,9 @@ export async function publishEvent(sql: Sql, event: NewEvent): Promise<Published
   const timestamp = new Date();
   const payload = { type: event.eventType, timestamp: timestamp.toISOString(), data: event.data };
   const [row] = await sql<{ deliveries: QueuedDelivery[] | null; matched: string[] | null }[]>`
-    WITH targets AS (
-      SELECT id FROM user_webhooks
+    WITH quiet AS (SELECT set_config(${QUIET_SETTING}, 'off', true)),
+    targets AS (
+      SELECT id FROM user_webhooks, quiet
       WHERE enabled
         AND ((scope = 'own' AND user_id = ${event.userId ?? null}::uuid) OR scope = 'platform')
         AND (event_types IS NULL OR event_types ? ${event.eventType})
