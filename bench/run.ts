@@ -8,6 +8,7 @@
 // (passed to the service as STATEHOOK_*), BENCH_SOAK (deliveries; 0 skips),
 // BENCH_SKIP (comma list of: throughput,latency,backlog,memory,soak),
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
+// BENCH_RATES (the latency runs as rate:seconds pairs; 100:10,1000:10,5000:4),
 // BENCH_PROFILE (a directory: the service writes a CPU profile there on exit;
 // both write a .cpuprofile).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -29,6 +30,8 @@ const PROFILE = env.BENCH_PROFILE;
 const SKIP = new Set((env.BENCH_SKIP ?? "").split(",").filter(Boolean));
 const TOKEN = "benchmark-token-0123456789abcdef";
 const THROUGHPUT_N = Number(env.BENCH_DELIVERIES ?? 20_000);
+// Open-loop publishing rates (events/s) and how long each runs (s).
+const LATENCY_RATES = (env.BENCH_RATES ?? "100:10,1000:10,5000:4").split(",").map((r) => r.split(":").map(Number));
 const WEBHOOKS = 50;
 
 const log = (message: string) => console.error(`[bench ${runtime}] ${message}`);
@@ -489,7 +492,7 @@ async function main() {
     }
     if (!SKIP.has("latency")) {
       results.latency = [];
-      for (const [rate, seconds] of [[100, 10], [1000, 10], [5000, 4]]) {
+      for (const [rate, seconds] of LATENCY_RATES) {
         log(`latency ${rate}/s`);
         (results.latency as unknown[]).push(await latency(sql, service, receiver, rate, seconds));
         log(JSON.stringify((results.latency as unknown[]).at(-1)));
