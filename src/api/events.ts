@@ -1,9 +1,10 @@
 // Publishing: POST /admin/api/v1/events fans one event out to the user's own
-// webhooks and every platform webhook that wants its type, in one statement.
+// webhooks and every platform webhook that wants its type, in one statement
+// (shared with the publishes that arrive meanwhile).
 // With a resource_id it is idempotent per webhook: a second publish for the
 // same resource queues nothing new and lists the webhooks it skipped.
 import { createRoute, z } from "@hono/zod-openapi";
-import { publishEvent } from "../db/events.ts";
+import { createPublisher } from "../db/events.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { type ApiDeps, createRouter, security } from "./router.ts";
 import { eventType, timestamp, unstorableJson, uuid } from "./schemas.ts";
@@ -62,11 +63,12 @@ const publish = createRoute({
 });
 
 export function eventRoutes(deps: ApiDeps) {
+  const publishEvent = createPublisher(deps.sql);
   return createRouter().openapi(publish, async (c) => {
     const body = c.req.valid("json");
     const unstorable = unstorableJson(body.data);
     if (unstorable) return apiError(c, 400, "invalid_request", `body.data: ${unstorable}`);
-    const event = await publishEvent(deps.sql, {
+    const event = await publishEvent({
       eventType: body.event_type,
       data: body.data,
       userId: body.user_id,

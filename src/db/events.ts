@@ -1,6 +1,7 @@
 // Publishing an event: one statement fans it out to every matching webhook
 // (the user's own, and every platform webhook) as delivery rows sharing one
-// event id, so a publish is all or nothing. The unique partial index on
+// event id, so a publish is all or nothing. Concurrent publishes share a
+// statement (createPublisher). The unique partial index on
 // (webhook_id, event_type, resource_id) makes a publish with a resource id
 // idempotent: a webhook that already has that delivery gets no second one.
 // The insert does not NOTIFY (see migration 4): the caller wakes its own
@@ -33,38 +34,102 @@ export type PublishedEvent = {
   duplicateWebhookIds: string[];
 };
 
+export type Publish = (event: NewEvent) => Promise<PublishedEvent>;
+
+type Queued = { event: NewEvent; resolve(published: PublishedEvent): void; reject(error: unknown): void };
+
+/**
+ * Publishes events, many to a statement: while one statement is on its way,
+ * the events that arrive queue up and go together in the next one. Under
+ * load that is one commit (one fsync) for a whole batch of publishes instead
+ * of one each; a lone publish still goes at once. A batch that fails is tried
+ * again one event at a time, so a bad event fails only its own publish.
+ */
+export function createPublisher(sql: Sql, maxBatch = 500): Publish {
+  let queue: Queued[] = [];
+  let writing = false;
+  const drain = async () => {
+    writing = true;
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      try {
+        const published = await publishEvents(sql, batch.map((q) => q.event));
+        batch.forEach((q, i) => q.resolve(published[i]));
+      } catch (error) {
+        if (batch.length === 1) batch[0].reject(error);
+        else {
+          await Promise.all(batch.map((q) =>
+            publishEvents(sql, [q.event]).then(([published]) => q.resolve(published), q.reject)
+          ));
+        }
+      }
+    }
+    writing = false;
+  };
+  return (event) =>
+    new Promise((resolve, reject) => {
+      queue.push({ event, resolve, reject });
+      if (!writing) drain();
+    });
+}
+
 export async function publishEvent(sql: Sql, event: NewEvent): Promise<PublishedEvent> {
-  const eventId = crypto.randomUUID();
+  const [published] = await publishEvents(sql, [event]);
+  return published;
+}
+
+/** Publishes each event as if alone, in one statement; results in the same order. */
+export async function publishEvents(sql: Sql, events: NewEvent[]): Promise<PublishedEvent[]> {
   const timestamp = new Date();
-  const payload = { type: event.eventType, timestamp: timestamp.toISOString(), data: event.data };
-  const [row] = await sql<{ deliveries: QueuedDelivery[] | null; matched: string[] | null }[]>`
+  const input = events.map((event, n) => ({
+    n,
+    event_id: crypto.randomUUID(),
+    event_type: event.eventType,
+    user_id: event.userId ?? null,
+    resource_id: event.resourceId ?? null,
+    payload: { type: event.eventType, timestamp: timestamp.toISOString(), data: event.data },
+  }));
+  const rows = await sql<{ n: number; deliveries: QueuedDelivery[] | null; matched: string[] | null }[]>`
     WITH quiet AS (SELECT set_config(${QUIET_SETTING}, 'off', true)),
+    input AS (
+      SELECT * FROM json_to_recordset(${sql.json(input as never)}::json)
+        AS e(n int, event_id uuid, event_type text, user_id uuid, resource_id uuid, payload jsonb)
+    ),
     targets AS (
-      SELECT id FROM user_webhooks, quiet
-      WHERE enabled
-        AND ((scope = 'own' AND user_id = ${event.userId ?? null}::uuid) OR scope = 'platform')
-        AND (event_types IS NULL OR event_types ? ${event.eventType})
+      SELECT e.n, w.id AS webhook_id
+      FROM input e, quiet, user_webhooks w
+      WHERE w.enabled
+        AND ((w.scope = 'own' AND w.user_id = e.user_id) OR w.scope = 'platform')
+        AND (w.event_types IS NULL OR w.event_types ? e.event_type)
     ),
     inserted AS (
       INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, resource_id)
-      SELECT id, ${eventId}, ${event.eventType}, ${sql.json(payload as never)}, ${event.resourceId ?? null}::uuid
-      FROM targets
+      SELECT t.webhook_id, e.event_id, e.event_type, e.payload, e.resource_id
+      FROM targets t JOIN input e ON e.n = t.n
+      ORDER BY t.n, t.webhook_id
       ON CONFLICT (webhook_id, event_type, resource_id) WHERE resource_id IS NOT NULL DO NOTHING
-      RETURNING id, webhook_id, status, next_attempt_at, created_at
+      RETURNING id, webhook_id, event_id, status, next_attempt_at, created_at
     )
-    SELECT
-      (SELECT json_agg(inserted ORDER BY webhook_id) FROM inserted) AS deliveries,
-      (SELECT array_agg(id::text ORDER BY id) FROM targets) AS matched`;
-  const deliveries = (row.deliveries ?? []).map((d) => ({
-    ...d,
-    next_attempt_at: new Date(d.next_attempt_at),
-    created_at: new Date(d.created_at),
-  }));
-  const queued = new Set(deliveries.map((d) => d.webhook_id));
-  return {
-    eventId,
-    timestamp,
-    deliveries,
-    duplicateWebhookIds: (row.matched ?? []).filter((id) => !queued.has(id)),
-  };
+    SELECT e.n,
+      (SELECT json_agg(json_build_object('id', i.id, 'webhook_id', i.webhook_id, 'status', i.status,
+          'next_attempt_at', i.next_attempt_at, 'created_at', i.created_at) ORDER BY i.webhook_id)
+        FROM inserted i WHERE i.event_id = e.event_id) AS deliveries,
+      (SELECT array_agg(t.webhook_id::text ORDER BY t.webhook_id) FROM targets t WHERE t.n = e.n) AS matched
+    FROM input e
+    ORDER BY e.n`;
+  return rows.map((row) => {
+    const deliveries = (row.deliveries ?? []).map((d) => ({
+      ...d,
+      next_attempt_at: new Date(d.next_attempt_at),
+      created_at: new Date(d.created_at),
+    }));
+    const queued = new Set(deliveries.map((d) => d.webhook_id));
+    return {
+      eventId: input[row.n].event_id,
+      timestamp,
+      deliveries,
+      duplicateWebhookIds: (row.matched ?? []).filter((id) => !queued.has(id)),
+    };
+  });
 }
