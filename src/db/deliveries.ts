@@ -60,6 +60,13 @@ export type ClaimedRow = ClaimedDelivery & { secret: string | null };
  * Claims up to `limit` due rows in one statement. SKIP LOCKED lets replicas
  * claim side by side; pushing next_attempt_at out by the claim timeout is the
  * crash-safety net: a claim whose owner died becomes due again by itself.
+ *
+ * The claim commits without waiting for its WAL flush (synchronous_commit
+ * off, this transaction only). Other sessions see it at once; only a
+ * Postgres crash in the next fraction of a second could undo it, and an
+ * undone claim is a due row again: sent once more, never lost. Waiting in
+ * line for the fsync behind every publish made a 30-row claim take 17 ms at
+ * the median and 136 ms at p99 under 1,000 publishes/s.
  */
 export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number): Promise<ClaimedRow[]> {
   if (limit <= 0) return [];
@@ -79,6 +86,7 @@ export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number
         ORDER BY next_attempt_at
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED))
+        AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL
       RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.payload::text AS payload, d.attempt_count
     )
     SELECT c.*, w.url, w.secret, w.enabled, w.consecutive_failures,

@@ -3,6 +3,10 @@
 // counter and breaker, where dwctl spends two round trips per delivery.
 // Behaviour per row is dwctl's; the per-webhook counter follows the outcomes
 // in the order they finished, exactly as if applied one at a time.
+//
+// Like a claim, the write commits without waiting for its WAL flush: if a
+// Postgres crash undid it, the rows would still be claimed and come due again
+// when the claim runs out, to be sent once more, never lost.
 import type { Sql } from "postgres";
 import type { RecordedWebhook, ResultBatch } from "../../machines/dispatcher.ts";
 
@@ -41,7 +45,8 @@ export async function recordOutcomes(sql: Sql, batch: ResultBatch, threshold: nu
     WITH input AS (
       SELECT * FROM json_to_recordset(${sql.json(rows)}::json) AS i(
         ord int, id uuid, status text, attempted boolean, attempts_before int, retry_delay_secs int,
-        status_code int, error text, duration_ms int, response_body text)
+        status_code int, error text, duration_ms int, response_body text),
+        (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
     ),
     applied AS (
       UPDATE webhook_deliveries d SET
