@@ -172,11 +172,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let onListening: (url: string) => void = () => {};
   const listening = new Promise<string>((resolve) => (onListening = resolve));
   child.onStdout((chunk) => {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) !== -1) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
+    // Split once per chunk: slicing the rest off after every line copied a
+    // whole chunk per line, and a busy service writes thousands a second.
+    const lines = (buffered + chunk).split("\n");
+    buffered = lines.pop()!;
+    for (const line of lines) {
       let parsed: LogLine;
       try {
         parsed = JSON.parse(line);
