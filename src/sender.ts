@@ -61,27 +61,15 @@ function describe(error: unknown): string {
 export function createSender(options: SenderOptions): Send {
   const maxBodyBytes = options.maxBodyBytes ?? 4096;
   const gate = createHostGate(options.maxPerHost ?? 64);
-  const send: Send = async (request, signal) => {
-    const host = new URL(request.url).host;
-    if (!(await gate.enter(host, signal))) {
-      return { kind: "error", error: "aborted: dispatcher shutting down", durationMs: 0 };
-    }
-    try {
-      return await attempt(request, signal);
-    } finally {
-      gate.leave(host);
-    }
-  };
-  const attempt: Send = async (request, signal) => {
+  const timeout = `timeout after ${options.timeoutMs / 1000}s`;
+  return async (request, signal) => {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
-    if (!options.allowPrivateTargets) {
-      const check = await checkTargetAtSend(request.url, { allowPrivate: false, resolve: options.resolve });
-      if (!check.ok) return { kind: "error", error: check.message, durationMs: elapsed() };
-    }
     // One controller per attempt, its timer cleared as soon as the attempt
     // ends: AbortSignal.timeout() would hold a timer and the combined signal
-    // for the whole timeout after every fast answer, thousands of them under load.
+    // for the whole timeout after every fast answer, thousands of them under
+    // load. The timer starts before the wait for a connection to the host, so
+    // a host that hangs cannot hold a queue of attempts longer than the timeout.
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -90,7 +78,18 @@ export function createSender(options: SenderOptions): Send {
     }, options.timeoutMs);
     const stop = () => controller.abort();
     signal.addEventListener("abort", stop, { once: true });
+    const host = new URL(request.url).host;
+    let entered = false;
     try {
+      entered = await gate.enter(host, controller.signal);
+      if (!entered) {
+        const error = timedOut ? `${timeout} waiting for a connection to ${host}` : "aborted: dispatcher shutting down";
+        return { kind: "error", error, durationMs: elapsed() };
+      }
+      if (!options.allowPrivateTargets) {
+        const check = await checkTargetAtSend(request.url, { allowPrivate: false, resolve: options.resolve });
+        if (!check.ok) return { kind: "error", error: check.message, durationMs: elapsed() };
+      }
       const response = await fetch(request.url, {
         method: "POST",
         headers: request.headers,
@@ -101,15 +100,13 @@ export function createSender(options: SenderOptions): Send {
       const responseBody = await readPrefix(response, maxBodyBytes);
       return { kind: "response", statusCode: response.status, responseBody, durationMs: elapsed() };
     } catch (error) {
-      if (timedOut) {
-        return { kind: "error", error: `timeout after ${options.timeoutMs / 1000}s`, durationMs: elapsed() };
-      }
+      if (timedOut) return { kind: "error", error: timeout, durationMs: elapsed() };
       if (signal.aborted) return { kind: "error", error: "aborted: dispatcher shutting down", durationMs: elapsed() };
       return { kind: "error", error: `connection failed: ${describe(error)}`, durationMs: elapsed() };
     } finally {
       clearTimeout(timer);
       signal.removeEventListener("abort", stop);
+      if (entered) gate.leave(host);
     }
   };
-  return send;
 }

@@ -35,13 +35,15 @@ test("SIGKILL with ~1,000 deliveries in flight loses none; re-sends are only of 
   const first = await start({ env: env() });
   await seedDeliveries(db.sql, webhooks, TOTAL);
 
-  // Kill once some rows are recorded delivered and every other row is claimed.
+  // Kill once some rows are recorded delivered and every other row is claimed:
+  // held open at the receiver (at most 64 at a time: the sender's cap per
+  // host) or waiting in the sender for a connection to it.
   await until(async () => {
     const [r] = await db.sql<{ delivered: number; claimed: number }[]>`
       SELECT count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
              count(*) FILTER (WHERE status = 'pending' AND next_attempt_at > now())::int AS claimed
       FROM webhook_deliveries`;
-    return r.delivered > 0 && r.delivered + r.claimed === TOTAL && held.length >= 100;
+    return r.delivered > 0 && r.delivered + r.claimed === TOTAL && held.length >= 50;
   }, 20_000, "deliveries in flight");
   first.kill("SIGKILL");
   assert.equal((await first.exited).signal, "SIGKILL");
