@@ -176,3 +176,25 @@ test("dispatcher: each claimed delivery is written exactly once, as an outcome o
     { numRuns: RUNS },
   );
 });
+
+test("dispatcher: a row claimed again while its first delivery actor still sends (its claim ran out) reports both outcomes", async () => {
+  const w = createWorld(SETTINGS, { ids: () => "d1" });
+  await w.settle();
+  w.answerClaim(1);
+  await w.settle();
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  w.answerClaim(1);
+  await w.settle();
+  assert.equal(w.sends.length, 2, "both claims are sending");
+  assert.equal(w.activeDeliveries(), 2, "two delivery actors, one per claim");
+  w.finishSend(200);
+  w.finishSend(500);
+  await w.settle();
+  assert.equal(w.actor.getSnapshot().context.inFlight, 0, "both slots are free again");
+  w.answerRecord(true);
+  await w.settle();
+  const recorded = w.records.flatMap((r) => r.batch.outcomes.map((o) => `${o.deliveryId} ${o.status}`));
+  assert.deepEqual(recorded.sort(), ["d1 delivered", "d1 failed"]);
+  w.stop();
+});
