@@ -18,6 +18,8 @@ export type Config = {
   circuitBreakerThreshold: number;
   claimBatchSize: number;
   maxConcurrentSends: number;
+  /** Requests open to one host at a time; more wait their turn within the timeout. */
+  maxConnectionsPerHost: number;
   claimTimeoutSecs: number;
   pollIntervalMs: number;
   shutdownGraceMs: number;
@@ -109,6 +111,7 @@ export function loadConfig(env: Env): Config {
     circuitBreakerThreshold: integer(env, "STATEHOOK_CIRCUIT_BREAKER_THRESHOLD", 10, 1, 1_000_000),
     claimBatchSize: integer(env, "STATEHOOK_CLAIM_BATCH_SIZE", 50, 1, 10_000),
     maxConcurrentSends: integer(env, "STATEHOOK_MAX_CONCURRENT_SENDS", 20, 1, 100_000),
+    maxConnectionsPerHost: integer(env, "STATEHOOK_MAX_CONNECTIONS_PER_HOST", 64, 1, 100_000),
     claimTimeoutSecs: integer(env, "STATEHOOK_CLAIM_TIMEOUT_SECS", 300, 1, 86_400),
     pollIntervalMs: integer(env, "STATEHOOK_POLL_INTERVAL_MS", 1000, 10, 3_600_000),
     shutdownGraceMs: integer(env, "STATEHOOK_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),

@@ -54,7 +54,11 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const now = deps.now ?? Date.now;
   const log = deps.log ?? (() => {});
   const keyring = createKeyring();
-  const send = deps.send ?? createSender({ timeoutMs: config.timeoutMs, allowPrivateTargets: config.allowPrivateTargets });
+  const send = deps.send ?? createSender({
+    timeoutMs: config.timeoutMs,
+    allowPrivateTargets: config.allowPrivateTargets,
+    maxPerHost: config.maxConnectionsPerHost,
+  });
 
   const sign = async (row: ClaimedDelivery): Promise<SignedRequest> => {
     const key = await keyring.key(row.webhookId);

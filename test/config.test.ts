@@ -17,6 +17,7 @@ test("defaults follow the design", () => {
   assert.equal(c.circuitBreakerThreshold, 10);
   assert.equal(c.claimBatchSize, 50);
   assert.equal(c.maxConcurrentSends, 20);
+  assert.equal(c.maxConnectionsPerHost, 64);
   assert.equal(c.claimTimeoutSecs, 300);
   assert.equal(c.pollIntervalMs, 1000);
   assert.equal(c.shutdownGraceMs, 10_000);
@@ -55,6 +56,7 @@ const badValues: [string, string][] = [
   ["STATEHOOK_CIRCUIT_BREAKER_THRESHOLD", "0"],
   ["STATEHOOK_CLAIM_BATCH_SIZE", "-1"],
   ["STATEHOOK_MAX_CONCURRENT_SENDS", "lots"],
+  ["STATEHOOK_MAX_CONNECTIONS_PER_HOST", "0"],
   ["STATEHOOK_CLAIM_TIMEOUT_SECS", "1e3x"],
   ["STATEHOOK_POLL_INTERVAL_MS", "1"],
   ["STATEHOOK_SHUTDOWN_GRACE_MS", "soon"],
