@@ -290,6 +290,8 @@ async function memory(databaseUrl: string, sql: Sql, receiver: ReceiverProcess, 
   const service = await startService({
     env: serviceEnv(databaseUrl, {
       STATEHOOK_MAX_CONCURRENT_SENDS: String(held),
+      // Every delivery with its request open, as far as the runtime's fetch goes.
+      STATEHOOK_MAX_CONNECTIONS_PER_HOST: String(held),
       STATEHOOK_CLAIM_BATCH_SIZE: "1000",
       STATEHOOK_TIMEOUT_SECS: "300",
     }),

@@ -1,0 +1,103 @@
+// The ceiling without actors: the same claim, signing, sender and batched
+// result write the service uses, driven by a plain loop in one process (no
+// XState, no API, no metrics), against embedded Postgres and the benchmark's
+// receiver process. What the service reaches next to this is what the actor
+// system costs; what this reaches is what Postgres, fetch and the machine
+// allow. `npm run bench:plain` (Bun) / `npm run bench:plain:deno`.
+//
+// BENCH_DELIVERIES (20,000), BENCH_CLAIM_BATCH_SIZE (250), BENCH_WORKERS
+// (loops claiming side by side, 4).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import type { DeliveryOutcome, SendResult } from "../machines/delivery.ts";
+import { afterFailure } from "../machines/retry-schedule.ts";
+import { connect } from "../src/db/client.ts";
+import { claimDue } from "../src/db/deliveries.ts";
+import { startEmbeddedPostgres } from "../src/db/embedded.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { recordOutcomes } from "../src/db/outcomes.ts";
+import { createKeyring } from "../src/keyring.ts";
+import { createSender } from "../src/sender.ts";
+import { webhookHeaders } from "../src/signing.ts";
+import { seedDeliveries, seedWebhooks } from "../test/support/seed.ts";
+import { ROOT, runtime, spawnProcess } from "../test/support/service.ts";
+
+const N = Number(process.env.BENCH_DELIVERIES ?? 20_000);
+const BATCH = Number(process.env.BENCH_CLAIM_BATCH_SIZE ?? 250);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
+const SCHEDULE = [0, 3600];
+
+const dir = await mkdtemp(join(tmpdir(), "statehook-plain-"));
+const pg = await startEmbeddedPostgres(dir);
+const sql = connect(pg.url, { max: WORKERS * 2 + 2 });
+const bin = join(ROOT, "node_modules", ".bin", runtime);
+const script = join(ROOT, "bench", "receiver.ts");
+const receiver = spawnProcess(runtime === "bun" ? [bin, script] : [bin, "run", "-A", script], {});
+try {
+  const url = await new Promise<string>((resolve) => {
+    let out = "";
+    receiver.onStdout((chunk) => {
+      out += chunk;
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      if (line) resolve(JSON.parse(line).url);
+    });
+  });
+  await migrate(sql);
+  const webhooks = await seedWebhooks(sql, Array.from({ length: 50 }, (_, i) => `${url}/ok/${i}`));
+  await seedDeliveries(sql, webhooks, N);
+
+  const keyring = createKeyring();
+  const send = createSender({ timeoutMs: 30_000, allowPrivateTargets: true });
+  const judged = (row: { id: string; webhookId: string; attemptCount: number }, result: SendResult): DeliveryOutcome => {
+    const ok = result.kind === "response" && result.statusCode >= 200 && result.statusCode < 300;
+    const next = afterFailure(row.attemptCount, SCHEDULE);
+    return {
+      deliveryId: row.id,
+      webhookId: row.webhookId,
+      attemptsBefore: row.attemptCount,
+      status: ok ? "delivered" : next.status,
+      attempted: true,
+      retryDelaySecs: ok || next.status !== "failed" ? null : next.retryDelaySecs,
+      statusCode: result.kind === "response" ? result.statusCode : null,
+      error: ok ? null : result.kind === "error" ? result.error : `HTTP ${result.statusCode}`,
+      durationMs: result.durationMs,
+      responseBody: result.kind === "response" ? result.responseBody : null,
+    };
+  };
+
+  let done = 0;
+  const started = performance.now();
+  const worker = async () => {
+    for (;;) {
+      const rows = await claimDue(sql, BATCH, 300);
+      if (rows.length === 0) return;
+      for (const row of rows) if (row.secret) keyring.remember(row.webhookId, row.secret);
+      const outcomes = await Promise.all(rows.map(async (row) => {
+        const key = await keyring.key(row.webhookId);
+        const headers = await webhookHeaders(key, row.eventId, Math.floor(Date.now() / 1000), row.payload);
+        const result = await send({ url: row.url!, headers, body: row.payload }, new AbortController().signal);
+        return judged(row, result);
+      }));
+      await recordOutcomes(sql, { outcomes, released: [] }, 1_000_000);
+      done += rows.length;
+    }
+  };
+  await Promise.all(Array.from({ length: WORKERS }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  console.log(JSON.stringify({
+    runtime,
+    deliveries: done,
+    workers: WORKERS,
+    batch: BATCH,
+    seconds: Number(seconds.toFixed(2)),
+    per_second: Math.round(done / seconds),
+  }));
+} finally {
+  receiver.kill("SIGTERM");
+  await receiver.exited;
+  await sql.end();
+  await pg.stop();
+  await rm(dir, { recursive: true, force: true });
+}
