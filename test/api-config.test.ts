@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { generateApiToken, loadApiToken, TOKEN_FILE } from "../src/api-token.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { startService } from "./support/service.ts";
+import { startService, until } from "./support/service.ts";
 
 let db: TestDatabase;
 let dir: string;
@@ -105,8 +105,8 @@ test("the service prints a generated token once, keeps it across a restart, and 
     const refused = await fetch(second.url + path, { headers: { authorization: "Bearer some-other-token-0123" } });
     assert.equal(refused.status, 401);
     assert.equal((await refused.json()).error.code, "unauthorized");
-    const line = second.logs.find((l) => l.msg === "request" && l.status === 401);
-    assert.ok(line, "the request was logged");
+    // The line is written as the answer goes out and reaches us through a pipe: it may trail the answer.
+    const line = await until(() => second.logs.find((l) => l.msg === "request" && l.status === 401), 5000, "the request logged");
     assert.equal(line.route, "/admin/api/v1/users/:user_id/webhooks", "the route pattern, not the path with its ids");
     assert.equal(line.method, "GET");
   } finally {
