@@ -39,38 +39,40 @@ export type Publish = (event: NewEvent) => Promise<PublishedEvent>;
 type Queued = { event: NewEvent; resolve(published: PublishedEvent): void; reject(error: unknown): void };
 
 /**
- * Publishes events, many to a statement: while one statement is on its way,
- * the events that arrive queue up and go together in the next one. Under
- * load that is one commit (one fsync) for a whole batch of publishes instead
- * of one each; a lone publish still goes at once. A batch that fails is tried
- * again one event at a time, so a bad event fails only its own publish.
+ * Publishes events, many to a statement: while `statements` statements are
+ * on their way, the events that arrive queue up and go together in the next
+ * one. Under load that is one commit (one fsync) for a whole batch of
+ * publishes instead of one each; a lone publish still goes at once. A batch
+ * that fails is tried again one event at a time, so a bad event fails only
+ * its own publish.
  */
-export function createPublisher(sql: Sql, maxBatch = 500): Publish {
-  let queue: Queued[] = [];
-  let writing = false;
-  const drain = async () => {
-    writing = true;
-    while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
-      try {
-        const published = await publishEvents(sql, batch.map((q) => q.event));
-        batch.forEach((q, i) => q.resolve(published[i]));
-      } catch (error) {
-        if (batch.length === 1) batch[0].reject(error);
-        else {
-          await Promise.all(batch.map((q) =>
-            publishEvents(sql, [q.event]).then(([published]) => q.resolve(published), q.reject)
-          ));
-        }
-      }
+export function createPublisher(sql: Sql, options: { statements?: number; maxBatch?: number } = {}): Publish {
+  const statements = options.statements ?? 2;
+  const maxBatch = options.maxBatch ?? 500;
+  const queue: Queued[] = [];
+  let running = 0;
+  const write = async (batch: Queued[]) => {
+    try {
+      const published = await publishEvents(sql, batch.map((q) => q.event));
+      batch.forEach((q, i) => q.resolve(published[i]));
+    } catch (error) {
+      if (batch.length === 1) return batch[0].reject(error);
+      await Promise.all(batch.map((q) => publishEvents(sql, [q.event]).then(([published]) => q.resolve(published), q.reject)));
     }
-    writing = false;
+  };
+  const pump = () => {
+    while (running < statements && queue.length > 0) {
+      running++;
+      write(queue.splice(0, maxBatch)).finally(() => {
+        running--;
+        pump();
+      });
+    }
   };
   return (event) =>
     new Promise((resolve, reject) => {
       queue.push({ event, resolve, reject });
-      if (!writing) drain();
+      pump();
     });
 }
 
