@@ -235,3 +235,29 @@ test("sends still hanging when the grace period ends are released, not lost", as
   await receiver.close();
   await deleteWebhook(db.sql, webhook.user_id, webhook.id);
 });
+
+test("a sender that throws (a bug) is one failed attempt with its message, and the dispatcher carries on", async () => {
+  let calls = 0;
+  const dispatcher = await startDispatcher({
+    sql: db.sql,
+    config: config({ STATEHOOK_RETRY_SCHEDULE: "0,3600" }),
+    send: async () => {
+      calls++;
+      throw new Error("sender bug");
+    },
+  });
+  try {
+    const { webhook } = await createWebhook(db.sql, { userId: crypto.randomUUID(), url: "http://127.0.0.1:9/hook" });
+    const first = await enqueue(webhook.id);
+    await until(() => allIn(["failed"])(first), 10_000, "the first delivery failed");
+    const second = await enqueue(webhook.id);
+    await until(() => allIn(["failed"])(second), 10_000, "a later delivery is still attempted");
+    const rows = await db.sql<{ last_error: string; attempt_count: number }[]>`
+      SELECT last_error, attempt_count FROM webhook_deliveries WHERE id = ANY(${[...first, ...second]}::uuid[])`;
+    assert.deepEqual(rows.map((r) => [r.last_error, r.attempt_count]), [["sender bug", 1], ["sender bug", 1]]);
+    assert.equal(calls, 2);
+    assert.ok(dispatcher.running());
+  } finally {
+    await dispatcher.stop();
+  }
+});
