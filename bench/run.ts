@@ -171,6 +171,11 @@ async function latency(sql: Sql, service: Service, receiver: ReceiverProcess, ra
   let sent = 0;
   let accepted = 0;
   let rejected = 0;
+  const rejectedBy: Record<string, number> = {};
+  const reject = (reason: string) => {
+    rejected++;
+    rejectedBy[reason] = (rejectedBy[reason] ?? 0) + 1;
+  };
   const apiTimes: number[] = [];
   const inflight = new Set<Promise<void>>();
   const publish = (n: number) => {
@@ -183,8 +188,8 @@ async function latency(sql: Sql, service: Service, receiver: ReceiverProcess, ra
       await r.arrayBuffer();
       apiTimes.push(Date.now() - at);
       if (r.status === 202) accepted++;
-      else rejected++;
-    }, () => void rejected++);
+      else reject(`HTTP ${r.status}`);
+    }, (error) => reject(`fetch: ${error instanceof Error ? error.message : String(error)}`));
     const tracked = p.finally(() => inflight.delete(tracked));
     inflight.add(tracked);
   };
@@ -207,6 +212,7 @@ async function latency(sql: Sql, service: Service, receiver: ReceiverProcess, ra
     published: total,
     accepted,
     rejected,
+    ...(rejected > 0 ? { rejected_by: rejectedBy } : {}),
     received: stats.received,
     p50_ms: stats.latency.p50,
     p95_ms: stats.latency.p95,
