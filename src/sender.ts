@@ -63,7 +63,9 @@ export function createSender(options: SenderOptions): Send {
   const gate = createHostGate(options.maxPerHost ?? 64);
   const timeout = `timeout after ${options.timeoutMs / 1000}s`;
   return async (request, signal) => {
-    const started = performance.now();
+    // The attempt's duration counts from when it has a connection slot, not
+    // from when it began to wait for one.
+    let started = performance.now();
     const elapsed = () => performance.now() - started;
     // One controller per attempt, its timer cleared as soon as the attempt
     // ends: AbortSignal.timeout() would hold a timer and the combined signal
@@ -86,6 +88,7 @@ export function createSender(options: SenderOptions): Send {
         const error = timedOut ? `${timeout} waiting for a connection to ${host}` : "aborted: dispatcher shutting down";
         return { kind: "error", error, durationMs: elapsed() };
       }
+      started = performance.now();
       if (!options.allowPrivateTargets) {
         const check = await checkTargetAtSend(request.url, { allowPrivate: false, resolve: options.resolve });
         if (!check.ok) return { kind: "error", error: check.message, durationMs: elapsed() };
