@@ -10,7 +10,7 @@
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
 // BENCH_RATES (the latency runs as rate:seconds pairs; 100:10,1000:10,5000:4),
 // BENCH_PROFILE (a directory: the service writes a CPU profile there on exit;
-// both write a .cpuprofile).
+// a .cpuprofile; Bun only, Deno 2.9 has no such flag).
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -27,6 +27,10 @@ const MAX_SENDS = env.BENCH_MAX_CONCURRENT_SENDS ?? "250";
 const CLAIM_BATCH = env.BENCH_CLAIM_BATCH_SIZE ?? "250";
 const SOAK = Number(env.BENCH_SOAK ?? 200_000);
 const PROFILE = env.BENCH_PROFILE;
+if (PROFILE && runtime === "deno") {
+  console.error("BENCH_PROFILE works under Bun only: Deno 2.9 has no flag that writes a CPU profile");
+  process.exit(2);
+}
 const SKIP = new Set((env.BENCH_SKIP ?? "").split(",").filter(Boolean));
 const TOKEN = "benchmark-token-0123456789abcdef";
 const THROUGHPUT_N = Number(env.BENCH_DELIVERIES ?? 20_000);
@@ -481,11 +485,7 @@ async function main() {
   try {
     await migrate(sql);
     receiver = await startReceiverProcess();
-    const runtimeFlags = !PROFILE
-      ? []
-      : runtime === "bun"
-      ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`]
-      : [`--v8-flags=--cpu-prof,--cpu-prof-dir=${PROFILE}`];
+    const runtimeFlags = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
     service = await startService({ env: serviceEnv(pg.url), runtimeFlags });
     const [historyWebhook] = await seedWebhooks(sql, [`${receiver.url}/ok/history`]);
     await growHistory(sql, historyWebhook, 10_000);
