@@ -3,7 +3,7 @@
 // NOTIFY on the deliveries channel wakes the dispatcher. Metrics and logs
 // follow the events the machine emits.
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
-import { type ClaimedDelivery, deliveryMachine, type SendResult, type SignedRequest } from "../machines/delivery.ts";
+import type { ClaimedDelivery, SignedRequest } from "../machines/delivery.ts";
 import { deliveryPool } from "../machines/delivery-pool.ts";
 import { dispatcherMachine, type DispatcherSettings } from "../machines/dispatcher.ts";
 import type { Config } from "./config.ts";
@@ -11,6 +11,7 @@ import { claimDue } from "./db/deliveries.ts";
 import { DELIVERY_CHANNEL } from "./db/migrations.ts";
 import { recordOutcomes } from "./db/outcomes.ts";
 import type { Sql } from "./db/client.ts";
+import { withEffects } from "./delivery-effects.ts";
 import { createKeyring } from "./keyring.ts";
 import type { Metrics } from "./metrics.ts";
 import { createSender, type Send } from "./sender.ts";
@@ -67,27 +68,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   };
   // Sends still open when the dispatcher has finished were abandoned past the
   // grace period (their claims are released): they are aborted then.
-  const openSends = new Set<AbortController>();
-  const delivery = deliveryMachine.provide({
-    actions: {
-      sign: ({ self }, row: ClaimedDelivery) => {
-        sign(row).then(
-          (request) => self.send({ type: "SIGNED", request }),
-          (error) => self.send({ type: "SIGN.FAILED", error: messageOf(error) }),
-        );
-      },
-      send: ({ self }, request: SignedRequest) => {
-        const controller = new AbortController();
-        openSends.add(controller);
-        send(request, controller.signal)
-          .catch((error): SendResult => ({ kind: "error", error: messageOf(error), durationMs: 0 }))
-          .then((result) => {
-            openSends.delete(controller);
-            self.send({ type: "SENT", result });
-          });
-      },
-    },
-  });
+  const stopping = new AbortController();
+  const delivery = withEffects({ sign, send: (request) => send(request, stopping.signal) });
 
   const machine = dispatcherMachine.provide({
     actors: {
@@ -147,10 +129,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     async stop() {
       actor.send({ type: "STOP" });
       await done;
-      for (const controller of openSends) controller.abort();
+      stopping.abort();
       await listener.unlisten().catch(() => {});
     },
   };
 }
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -1,7 +1,7 @@
 // Property tests of the delivery machine on its pure definition: signing and
 // sending are fake effects supplied through provide() as actions that answer
-// with SIGNED / SIGN.FAILED / SENT (support/delivery-effects.ts, wired as
-// src/dispatcher.ts wires the real ones), so a thousand attempts take a
+// with SIGNED / SIGN.FAILED / SENT (through src/delivery-effects.ts, as the
+// dispatcher provides the real ones), so a thousand attempts take a
 // moment. A model-based run follows one row through retries (fc.commands):
 // each command is one claim of the row by a fresh delivery actor.
 import { test } from "node:test";
@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createActor, getNextTransitions, toPromise, transition } from "xstate";
 import { type ClaimedDelivery, type DeliveryOutcome, deliveryMachine } from "../machines/delivery.ts";
-import { withEffects } from "./support/delivery-effects.ts";
+import { withEffects } from "../src/delivery-effects.ts";
 
 const RUNS = 300;
 const FINAL = ["delivered", "failed", "exhausted"] as const;

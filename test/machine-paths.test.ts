@@ -29,7 +29,7 @@ import { createWebhook, updateWebhook } from "../src/db/webhooks.ts";
 import { createKeyring } from "../src/keyring.ts";
 import { createSender } from "../src/sender.ts";
 import { webhookHeaders } from "../src/signing.ts";
-import { withEffects } from "./support/delivery-effects.ts";
+import { withEffects } from "../src/delivery-effects.ts";
 import { createWorld, type World } from "./support/dispatcher-world.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";

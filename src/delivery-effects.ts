@@ -1,17 +1,18 @@
-// The delivery machine with its two effects provided the way src/dispatcher.ts
-// provides them: each action starts its work and answers the actor once the
-// work settles. A sign that throws answers SIGN.FAILED with the message; a
-// send that throws answers SENT with an error result (the real sender turns
-// every failure into a value, so a throw there is a bug the edge absorbs).
+// The delivery machine with its two effects provided: each action starts its
+// work and answers the actor once the work settles. A sign that throws
+// answers SIGN.FAILED with the message; a send that throws answers SENT with
+// an error result (the real sender turns every failure into a value, so a
+// throw there is a bug the edge absorbs). The dispatcher provides the real
+// signer and sender through it; the machine tests provide fakes.
 import type { AnyActorRef } from "xstate";
-import { type ClaimedDelivery, deliveryMachine, type SendResult, type SignedRequest } from "../../machines/delivery.ts";
+import { type ClaimedDelivery, deliveryMachine, type SendResult, type SignedRequest } from "../machines/delivery.ts";
 
 export type DeliveryEffects = {
   sign(row: ClaimedDelivery, actor: AnyActorRef): Promise<SignedRequest>;
   send(request: SignedRequest, actor: AnyActorRef): Promise<SendResult>;
 };
 
-export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export function withEffects(effects: DeliveryEffects): typeof deliveryMachine {
   return deliveryMachine.provide({
