@@ -11,8 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import type { DeliveryOutcome, SendResult } from "../machines/delivery.ts";
-import { afterFailure } from "../machines/retry-schedule.ts";
+import { judged } from "../machines/delivery.ts";
 import { connect } from "../src/db/client.ts";
 import { claimDue } from "../src/db/deliveries.ts";
 import { startEmbeddedPostgres } from "../src/db/embedded.ts";
@@ -22,7 +21,8 @@ import { createKeyring } from "../src/keyring.ts";
 import { createSender } from "../src/sender.ts";
 import { webhookHeaders } from "../src/signing.ts";
 import { seedDeliveries, seedWebhooks } from "../test/support/seed.ts";
-import { ROOT, runtime, spawnProcess } from "../test/support/service.ts";
+import { runtime } from "../test/support/service.ts";
+import { startReceiverProcess } from "./receiver-process.ts";
 
 const N = Number(process.env.BENCH_DELIVERIES ?? 20_000);
 const BATCH = Number(process.env.BENCH_CLAIM_BATCH_SIZE ?? 250);
@@ -32,41 +32,15 @@ const SCHEDULE = [0, 3600];
 const dir = await mkdtemp(join(tmpdir(), "statehook-plain-"));
 const pg = await startEmbeddedPostgres(dir);
 const sql = connect(pg.url, { max: WORKERS * 2 + 2 });
-const bin = join(ROOT, "node_modules", ".bin", runtime);
-const script = join(ROOT, "bench", "receiver.ts");
-const receiver = spawnProcess(runtime === "bun" ? [bin, script] : [bin, "run", "-A", script], {});
+const receiver = await startReceiverProcess();
 try {
-  const url = await new Promise<string>((resolve) => {
-    let out = "";
-    receiver.onStdout((chunk) => {
-      out += chunk;
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve(JSON.parse(line).url);
-    });
-  });
+  const url = receiver.url;
   await migrate(sql);
   const webhooks = await seedWebhooks(sql, Array.from({ length: 50 }, (_, i) => `${url}/ok/${i}`));
   await seedDeliveries(sql, webhooks, N);
 
   const keyring = createKeyring();
   const send = createSender({ timeoutMs: 30_000, allowPrivateTargets: true });
-  const judged = (row: { id: string; webhookId: string; attemptCount: number }, result: SendResult): DeliveryOutcome => {
-    const ok = result.kind === "response" && result.statusCode >= 200 && result.statusCode < 300;
-    const next = afterFailure(row.attemptCount, SCHEDULE);
-    return {
-      deliveryId: row.id,
-      webhookId: row.webhookId,
-      attemptsBefore: row.attemptCount,
-      status: ok ? "delivered" : next.status,
-      attempted: true,
-      retryDelaySecs: ok || next.status !== "failed" ? null : next.retryDelaySecs,
-      statusCode: result.kind === "response" ? result.statusCode : null,
-      error: ok ? null : result.kind === "error" ? result.error : `HTTP ${result.statusCode}`,
-      durationMs: result.durationMs,
-      responseBody: result.kind === "response" ? result.responseBody : null,
-    };
-  };
-
   let done = 0;
   const started = performance.now();
   const worker = async () => {
@@ -78,7 +52,7 @@ try {
         const key = await keyring.key(row.webhookId);
         const headers = await webhookHeaders(key, row.eventId, Math.floor(Date.now() / 1000), row.payload);
         const result = await send({ url: row.url!, headers, body: row.payload }, new AbortController().signal);
-        return judged(row, result);
+        return judged({ delivery: row, schedule: SCHEDULE }, result);
       }));
       await recordOutcomes(sql, { outcomes, released: [] }, 1_000_000);
       done += rows.length;
@@ -95,8 +69,7 @@ try {
     per_second: Math.round(done / seconds),
   }));
 } finally {
-  receiver.kill("SIGTERM");
-  await receiver.exited;
+  await receiver.stop();
   await sql.end();
   await pg.stop();
   await rm(dir, { recursive: true, force: true });

@@ -20,7 +20,8 @@ import { claimDue } from "../src/db/deliveries.ts";
 import { startEmbeddedPostgres } from "../src/db/embedded.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { seedDeliveries, seedWebhooks } from "../test/support/seed.ts";
-import { ROOT, runtime, type Service, spawnProcess, startService, until } from "../test/support/service.ts";
+import { ROOT, runtime, type Service, startService, until } from "../test/support/service.ts";
+import { type ReceiverProcess, startReceiverProcess } from "./receiver-process.ts";
 
 const env = process.env;
 const MAX_SENDS = env.BENCH_MAX_CONCURRENT_SENDS ?? "250";
@@ -45,46 +46,6 @@ const mb = (bytes: number) => round(bytes / 1048576, 1);
 
 // ---------------------------------------------------------------------------
 // Processes
-
-type ReceiverStats = {
-  received: number;
-  failed: number;
-  held: number;
-  duplicates: number;
-  firstAt: number;
-  lastAt: number;
-  latency: { n: number; p50: number | null; p95: number | null; p99: number | null; max: number | null };
-};
-
-async function startReceiverProcess() {
-  const bin = join(ROOT, "node_modules", ".bin", runtime);
-  const script = join(ROOT, "bench", "receiver.ts");
-  const argv = runtime === "bun" ? [bin, script] : [bin, "run", "-A", script];
-  const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
-  const child = spawnProcess(argv, childEnv);
-  let out = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    child.onStdout((chunk) => {
-      out += chunk;
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve(JSON.parse(line).url);
-    });
-    child.exited.then(() => reject(new Error("receiver exited")));
-  });
-  const call = async (path: string) => await (await fetch(`${url}${path}`, { method: "POST" })).json().catch(() => ({}));
-  return {
-    url,
-    stats: async () => (await (await fetch(`${url}/_stats`)).json()) as ReceiverStats,
-    reset: (latency = false) => call(`/_reset?latency=${latency ? 1 : 0}`),
-    release: () => call("/_release"),
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.exited;
-    },
-  };
-}
-type ReceiverProcess = Awaited<ReturnType<typeof startReceiverProcess>>;
 
 function serviceEnv(databaseUrl: string, extra: Record<string, string> = {}) {
   return {

@@ -70,8 +70,8 @@ const unsent = (delivery: ClaimedDelivery): DeliveryOutcome => ({
   responseBody: null,
 });
 
-function judged(context: Context, result: SendResult): DeliveryOutcome {
-  const { delivery, schedule } = context;
+/** What one attempt's result means for the row: delivered, failed (retry later) or exhausted. */
+export function judged({ delivery, schedule }: DeliveryInput, result: SendResult): DeliveryOutcome {
   const base = {
     deliveryId: delivery.id,
     webhookId: delivery.webhookId,
