@@ -8,7 +8,7 @@ import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
 import { createDelivery } from "../src/db/deliveries.ts";
 import { pruneAttempts } from "../src/db/retention.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { apiClient, type ApiClient, type Reply } from "./support/api-client.ts";
+import { apiClient, type ApiClient, assertError } from "./support/api-client.ts";
 
 let db: TestDatabase;
 let api: ApiClient;
@@ -20,12 +20,6 @@ after(async () => await db.close());
 
 const hooks = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
 
-function assertError(reply: Reply, status: number, code?: string) {
-  assert.equal(reply.status, status, reply.text);
-  assert.equal(typeof reply.body?.error?.message, "string", reply.text);
-  assert.ok(reply.body.error.message.length > 0);
-  if (code) assert.equal(reply.body.error.code, code, reply.text);
-}
 
 async function webhook(userId: string, body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
   const reply = await api.call("POST", hooks(userId), { url: "https://hooks.example.com/in", ...body });

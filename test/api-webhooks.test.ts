@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { apiClient, type ApiClient, type Reply } from "./support/api-client.ts";
+import { apiClient, type ApiClient, assertError } from "./support/api-client.ts";
 
 let db: TestDatabase;
 let api: ApiClient;
@@ -18,13 +18,6 @@ after(async () => await db.close());
 const base = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
 const FIELDS = ["created_at", "description", "disabled_at", "enabled", "event_types", "id", "scope", "updated_at", "url", "user_id"];
 
-function assertError(reply: Reply, status: number, code?: string) {
-  assert.equal(reply.status, status, reply.text);
-  assert.equal(typeof reply.body?.error?.message, "string", reply.text);
-  assert.ok(reply.body.error.message.length > 0);
-  assert.equal(typeof reply.body.error.code, "string");
-  if (code) assert.equal(reply.body.error.code, code, reply.text);
-}
 
 async function create(userId: string, body: Record<string, unknown> = {}) {
   const reply = await api.call("POST", base(userId), { url: "https://hooks.example.com/in", ...body });

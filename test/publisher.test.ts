@@ -3,7 +3,7 @@
 // on its own would have given it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createPublisher, type NewEvent, publishEvent } from "../src/db/events.ts";
+import { createPublisher, type NewEvent, type PublishedEvent } from "../src/db/events.ts";
 import { createWebhook } from "../src/db/webhooks.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 
@@ -82,12 +82,12 @@ test("an event the database rejects fails only its own publish", async () => {
   const settled = await Promise.allSettled([...good, bad]);
   assert.deepEqual(settled.map((s) => s.status), ["fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled", "rejected"]);
   for (const s of settled.slice(0, 5)) {
-    assert.equal((s as PromiseFulfilledResult<Awaited<ReturnType<typeof publishEvent>>>).value.deliveries.length, 1);
+    assert.equal((s as PromiseFulfilledResult<PublishedEvent>).value.deliveries.length, 1);
   }
 });
 
 test("a lone publish matches nothing: no deliveries, no error", async () => {
-  const published = await publishEvent(db.sql, { eventType: "nobody.listens", data: {}, userId: crypto.randomUUID() });
+  const published = await createPublisher(db.sql)({ eventType: "nobody.listens", data: {}, userId: crypto.randomUUID() });
   assert.deepEqual(published.deliveries, []);
   assert.deepEqual(published.duplicateWebhookIds, []);
 });

@@ -76,11 +76,6 @@ export function createPublisher(sql: Sql, options: { statements?: number; maxBat
     });
 }
 
-export async function publishEvent(sql: Sql, event: NewEvent): Promise<PublishedEvent> {
-  const [published] = await publishEvents(sql, [event]);
-  return published;
-}
-
 /** Publishes each event as if alone, in one statement; results in the same order. */
 export async function publishEvents(sql: Sql, events: NewEvent[]): Promise<PublishedEvent[]> {
   const timestamp = new Date();

@@ -1,6 +1,7 @@
 // Drives the real Hono app in-process for the API tests: createApp over a
 // test database, a fixed bearer token, a fake DNS for the SSRF check, and
 // every log line kept so tests can look for secrets in them.
+import assert from "node:assert/strict";
 import { type AppDeps, createApp } from "../../src/app.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
 import type { Sql } from "../../src/db/client.ts";
@@ -17,6 +18,15 @@ export const FAKE_DNS: Record<string, string[]> = {
 };
 
 export type Reply = { status: number; body: any; text: string; headers: Headers };
+
+/** The reply is an error in the API's shape: this status, a code, a message, and `code` if given. */
+export function assertError(reply: Reply, status: number, code?: string) {
+  assert.equal(reply.status, status, reply.text);
+  assert.equal(typeof reply.body?.error?.message, "string", reply.text);
+  assert.ok(reply.body.error.message.length > 0);
+  assert.equal(typeof reply.body.error.code, "string");
+  if (code) assert.equal(reply.body.error.code, code, reply.text);
+}
 
 export type ApiClient = {
   app: ReturnType<typeof createApp>;
