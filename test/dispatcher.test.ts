@@ -159,7 +159,7 @@ test("deleting a webhook while its deliveries are in flight does not crash the d
   });
 });
 
-test("a row inserted with plain SQL is delivered within a second with a 60 s poll (NOTIFY)", async () => {
+test("a row inserted with plain SQL is delivered long before a 60 s poll would find it (NOTIFY)", async () => {
   await withDispatcher({ STATEHOOK_POLL_INTERVAL_MS: "60000" }, async ({ dispatcher, receiver }) => {
     const { webhook } = await webhookAt(receiver);
     // Let the start-up claim come and go, so that only NOTIFY can wake it now.
@@ -167,12 +167,11 @@ test("a row inserted with plain SQL is delivered within a second with a 60 s pol
       const snapshot = dispatcher.actor.getSnapshot();
       return snapshot.matches({ intake: "idle" }) && !snapshot.context.moreDue;
     }, 5000, "the dispatcher to go idle");
-    const started = Date.now();
     await db.sql`
       INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload)
       VALUES (${webhook.id}, gen_random_uuid(), 'user.created', '{"type":"user.created","timestamp":"t","data":{}}')`;
-    await receiver.waitFor(1, 1000);
-    assert.ok(Date.now() - started < 1000);
+    // The next poll is a minute away, so a delivery within 20 s came from NOTIFY.
+    await receiver.waitFor(1, 20_000);
     await deleteWebhook(db.sql, webhook.user_id, webhook.id);
   });
 });
