@@ -86,13 +86,12 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   });
 
   const actor = createActor(machine, { input: settingsFrom(config), inspect: deps.inspect });
-  actor.on("claimed", ({ count }) => {
-    metrics?.claimed.inc(count);
-    metrics?.inFlight.inc(count);
-  });
+  // The machine's count also drops for claims released at shutdown and for a
+  // delivery actor that crashed, which no emitted event reports.
+  metrics?.countInFlightWith(() => actor.getSnapshot().context.inFlight);
+  actor.on("claimed", ({ count }) => metrics?.claimed.inc(count));
   actor.on("finished", ({ outcomes }) => {
     if (!metrics) return;
-    metrics.inFlight.dec(outcomes.length);
     for (const outcome of outcomes) {
       if (outcome.attempted) {
         metrics.deliveries.inc({ outcome: outcome.status === "delivered" ? "success" : "failure" });
@@ -125,7 +124,13 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     actor,
     wake,
     reenabled: (webhookId) => actor.send({ type: "WEBHOOK.REENABLED", webhookId }),
-    running: () => actor.getSnapshot().status === "active" && !actor.getSnapshot().matches({ intake: "draining" }),
+    running: () => {
+      // Draining, abandoning and stopped all come after STOP, while the writer may still be busy.
+      const snapshot = actor.getSnapshot();
+      return snapshot.status === "active" &&
+        (snapshot.matches({ intake: "idle" }) || snapshot.matches({ intake: "waitingForWrites" }) ||
+          snapshot.matches({ intake: { claiming: "active" } }));
+    },
     async stop() {
       actor.send({ type: "STOP" });
       await done;

@@ -16,6 +16,15 @@ export function createMetrics() {
   // Both series exist from the start, so rate() and alerts see a 0, not a gap.
   deliveries.inc({ outcome: "success" }, 0);
   deliveries.inc({ outcome: "failure" }, 0);
+  let countInFlight = () => 0;
+  new Gauge({
+    name: "dwctl_webhook_deliveries_in_flight",
+    help: "Delivery actors currently signing or sending.",
+    registers,
+    collect() {
+      this.set(countInFlight());
+    },
+  });
   return {
     registry,
     claimed: new Counter({
@@ -35,11 +44,13 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    inFlight: new Gauge({
-      name: "dwctl_webhook_deliveries_in_flight",
-      help: "Delivery actors currently signing or sending.",
-      registers,
-    }),
+    /**
+     * The in-flight gauge is read at scrape time from its source (the
+     * dispatcher's own count), so nothing has to keep a second tally in step.
+     */
+    countInFlightWith(read: () => number) {
+      countInFlight = read;
+    },
     breakerTrips: new Counter({
       name: "dwctl_webhook_circuit_breaker_trips_total",
       help: "Webhooks disabled by the circuit breaker.",

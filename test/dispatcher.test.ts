@@ -218,19 +218,48 @@ test("stop lets in-flight sends finish and records their outcomes", async () => 
   await deleteWebhook(db.sql, webhook.user_id, webhook.id);
 });
 
-test("sends still hanging when the grace period ends are released, not lost", async () => {
+const gauge = async (metrics: ReturnType<typeof createMetrics>, name: string) =>
+  (await metrics.registry.getSingleMetric(name)!.get()).values[0]?.value;
+
+test("sends still hanging when the grace period ends are released, not lost; the dispatcher is not ready from STOP on", async () => {
   const receiver = await startReceiver(() => {}); // never answers
+  const metrics = createMetrics();
   const dispatcher = await startDispatcher({
     sql: db.sql,
+    metrics,
     config: config({ STATEHOOK_MAX_CONCURRENT_SENDS: "3", STATEHOOK_SHUTDOWN_GRACE_MS: "200" }),
   });
   const { webhook } = await webhookAt(receiver);
   const ids = await enqueue(webhook.id, 3);
   await receiver.waitFor(3);
-  await dispatcher.stop();
+  assert.equal(await gauge(metrics, "dwctl_webhook_deliveries_in_flight"), 3);
+
+  // Hold the rows locked so that the release is still being written when the
+  // intake has stopped: the dispatcher must not report itself running then.
+  let unlock!: () => void;
+  const locked = new Promise<void>((resolve) => {
+    db.sql.begin(async (tx) => {
+      await tx`SELECT id FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[]) FOR UPDATE`;
+      resolve();
+      await new Promise<void>((r) => (unlock = r));
+    });
+  });
+  await locked;
+  const stopped = dispatcher.stop();
+  try {
+    assert.equal(dispatcher.running(), false, "not running once stop is asked");
+    await until(() => dispatcher.actor.getSnapshot().matches({ intake: "stopped" }), 5000, "the intake to stop");
+    assert.equal(dispatcher.actor.getSnapshot().status, "active", "the writer is still busy");
+    assert.equal(dispatcher.running(), false, "not running while the last results are written");
+  } finally {
+    unlock();
+    await stopped;
+  }
+
   const rows = await db.sql<{ status: string; attempt_count: number; due: boolean }[]>`
     SELECT status, attempt_count, next_attempt_at <= now() AS due FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[])`;
   assert.deepEqual(rows.map((r) => [r.status, r.attempt_count, r.due]), Array(3).fill(["pending", 0, true]));
+  assert.equal(await gauge(metrics, "dwctl_webhook_deliveries_in_flight"), 0, "released claims leave the in-flight gauge");
   await receiver.close();
   await deleteWebhook(db.sql, webhook.user_id, webhook.id);
 });
