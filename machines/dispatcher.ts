@@ -1,7 +1,9 @@
 // The dispatcher: wakes on NOTIFY (WAKE) or its poll timer, claims at most as
 // many due rows as it has free send slots, hands them to the delivery pool
 // (one delivery actor per row), keeps a webhook actor per endpoint, and hands
-// finished outcomes to a writer that records them in batches. On STOP it
+// finished outcomes to a writer that records them in batches. A webhook actor
+// whose endpoint had no claim for a whole idle period is stopped (the database
+// keeps its counter; a later claim starts a new one). On STOP it
 // claims no more, gives in-flight sends the grace period, releases what is
 // left, and finishes once all is written.
 import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn } from "xstate";
@@ -18,6 +20,8 @@ export type DispatcherSettings = {
   writeRetryMs: number;
   schedule: readonly number[];
   threshold: number;
+  /** A webhook actor whose endpoint had no claim for this long is retired. */
+  webhookIdleMs: number;
 };
 
 export type { Release };
@@ -44,7 +48,8 @@ export type DispatcherEmitted =
   | { type: "finished"; outcomes: DeliveryOutcome[] }
   | { type: "recorded"; webhooks: RecordedWebhook[]; outcomes: number; released: number }
   | { type: "claimFailed"; error: unknown }
-  | { type: "writeFailed"; error: unknown };
+  | { type: "writeFailed"; error: unknown }
+  | { type: "retired"; webhookIds: string[] };
 
 /**
  * Finished outcomes waiting for the writer, newest first. A list that only
@@ -84,10 +89,13 @@ type Context = {
   results: OutcomeList;
   released: Release[];
   writing: ResultBatch | null;
+  /** Webhook actors whose endpoint was claimed since the last idle sweep. */
+  claimedWebhooks: ReadonlySet<string>;
 };
 
 const MAX_WRITE_RETRIES_AFTER_STOP = 3;
-const webhookActorId = (webhookId: string) => `webhook:${webhookId}`;
+const WEBHOOK_ACTOR_PREFIX = "webhook:";
+const webhookActorId = (webhookId: string) => `${WEBHOOK_ACTOR_PREFIX}${webhookId}`;
 
 export const dispatcherMachine = setup({
   types: {
@@ -105,6 +113,7 @@ export const dispatcherMachine = setup({
   delays: {
     pollInterval: ({ context }) => context.settings.pollIntervalMs,
     shutdownGrace: ({ context }) => context.settings.shutdownGraceMs,
+    webhookIdle: ({ context }) => context.settings.webhookIdleMs,
     writeRetry: ({ context }) => context.settings.writeRetryMs,
   },
   guards: {
@@ -153,9 +162,11 @@ export const dispatcherMachine = setup({
         }
       }
       if (rows.length > 0) enqueue.sendTo("deliveries", { type: "DELIVER", rows });
+      const newlyClaimed = [...synced].filter((id) => !context.claimedWebhooks.has(id));
       enqueue.assign({
         inFlight: context.inFlight + rows.length,
         moreDue: context.moreDue || rows.length >= context.claimLimit,
+        ...(newlyClaimed.length > 0 && { claimedWebhooks: new Set([...context.claimedWebhooks, ...newlyClaimed]) }),
       });
       if (rows.length > 0) enqueue.emit({ type: "claimed", count: rows.length });
     }),
@@ -228,6 +239,15 @@ export const dispatcherMachine = setup({
         written: context.written + (context.writing?.outcomes.length ?? 0) + (context.writing?.released.length ?? 0),
       });
     }),
+    retireIdleWebhooks: enqueueActions(({ context, enqueue, self }) => {
+      const idle = Object.keys(self.getSnapshot().children)
+        .filter((id) => id.startsWith(WEBHOOK_ACTOR_PREFIX) && !context.claimedWebhooks.has(id));
+      for (const id of idle) enqueue.stopChild(id);
+      enqueue.assign({ claimedWebhooks: new Set() });
+      if (idle.length > 0) {
+        enqueue.emit({ type: "retired", webhookIds: idle.map((id) => id.slice(WEBHOOK_ACTOR_PREFIX.length)) });
+      }
+    }),
     forwardReenable: enqueueActions(({ event, enqueue, system }) => {
       if (event.type !== "WEBHOOK.REENABLED") return;
       const ref = system.get(webhookActorId(event.webhookId));
@@ -249,6 +269,7 @@ export const dispatcherMachine = setup({
     results: null,
     released: [],
     writing: null,
+    claimedWebhooks: new Set(),
   }),
   type: "parallel",
   invoke: { id: "deliveries", src: "deliveries", input: ({ context }) => ({ schedule: context.settings.schedule }) },
@@ -364,6 +385,16 @@ export const dispatcherMachine = setup({
           },
         },
         backingOff: { after: { writeRetry: "idle" } },
+        closed: { type: "final" },
+      },
+    },
+    webhooks: {
+      initial: "watching",
+      states: {
+        watching: {
+          after: { webhookIdle: { target: "watching", reenter: true, actions: "retireIdleWebhooks" } },
+          on: { STOP: "closed" },
+        },
         closed: { type: "final" },
       },
     },

@@ -15,7 +15,7 @@ type Node = StateNode<any, any>;
 type Transition = Node["transitions"] extends Map<string, (infer T)[]> ? T : never;
 
 export const MACHINES: { name: string; summary: string; machine: AnyStateMachine }[] = [
-  { name: "dispatcher", summary: "claims due rows into free send slots, hands them to its delivery pool (a delivery actor per row), keeps a webhook actor per endpoint, writes results in batches, drains on stop", machine: dispatcherMachine },
+  { name: "dispatcher", summary: "claims due rows into free send slots, hands them to its delivery pool (a delivery actor per row), keeps a webhook actor per endpoint while it is being claimed, writes results in batches, drains on stop", machine: dispatcherMachine },
   { name: "delivery", summary: "one actor per claimed delivery: sign, send, judge the result", machine: deliveryMachine },
   { name: "webhook", summary: "one actor per endpoint: the circuit breaker, kept in step with the database", machine: webhookMachine },
 ];

@@ -38,6 +38,9 @@ export type Dispatcher = {
   stop(): Promise<void>;
 };
 
+/** How long an endpoint goes unclaimed before its webhook actor and signing key are dropped. */
+export const WEBHOOK_IDLE_MS = 10 * 60_000;
+
 export function settingsFrom(config: Config): DispatcherSettings {
   return {
     batchSize: config.claimBatchSize,
@@ -45,6 +48,7 @@ export function settingsFrom(config: Config): DispatcherSettings {
     pollIntervalMs: config.pollIntervalMs,
     shutdownGraceMs: config.shutdownGraceMs,
     writeRetryMs: 1000,
+    webhookIdleMs: WEBHOOK_IDLE_MS,
     schedule: config.retrySchedule,
     threshold: config.circuitBreakerThreshold,
   };
@@ -107,6 +111,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       log("warn", "circuit breaker tripped: webhook disabled", { webhook_id: w.webhookId, consecutive_failures: w.consecutiveFailures });
     }
   });
+  actor.on("retired", ({ webhookIds }) => webhookIds.forEach(keyring.forget));
   actor.on("claimFailed", ({ error }) => log("error", "claim failed", { error: String(error) }));
   actor.on("writeFailed", ({ error }) => log("error", "result write failed; will retry", { error: String(error) }));
 

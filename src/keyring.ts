@@ -7,6 +7,8 @@ import { importSigningKey } from "./signing.ts";
 export type Keyring = {
   remember(webhookId: string, secret: string): void;
   key(webhookId: string): Promise<CryptoKey>;
+  /** Drops the key of an endpoint that has not been claimed for a while; its next claim brings the secret again. */
+  forget(webhookId: string): void;
 };
 
 export function createKeyring(): Keyring {
@@ -21,6 +23,9 @@ export function createKeyring(): Keyring {
     key(webhookId) {
       const entry = keys.get(webhookId);
       return entry ? entry.key : Promise.reject(new Error(`no signing key for webhook ${webhookId}`));
+    },
+    forget(webhookId) {
+      keys.delete(webhookId);
     },
   };
 }

@@ -66,7 +66,7 @@ const commands = fc.commands<Model, World, false>([
   fc.tuple(fc.constantFrom<number | null>(200, 500), fc.nat(3)).map(([s, i]) => finish(s, i)),
   fc.boolean().map(record),
   fc.constant(record(true)),
-  fc.constantFrom(SETTINGS.pollIntervalMs, SETTINGS.writeRetryMs, SETTINGS.shutdownGraceMs, 100).map(tick),
+  fc.constantFrom(SETTINGS.pollIntervalMs, SETTINGS.writeRetryMs, SETTINGS.shutdownGraceMs, SETTINGS.webhookIdleMs, 100).map(tick),
 ], { maxCommands: 40 });
 
 /**
@@ -197,4 +197,50 @@ test("dispatcher: a row claimed again while its first delivery actor still sends
   const recorded = w.records.flatMap((r) => r.batch.outcomes.map((o) => `${o.deliveryId} ${o.status}`));
   assert.deepEqual(recorded.sort(), ["d1 delivered", "d1 failed"]);
   w.stop();
+});
+
+test("dispatcher: a webhook actor whose endpoint goes a whole idle period unclaimed is retired; its next claim starts a fresh one", async () => {
+  const w = createWorld();
+  const retired: string[][] = [];
+  w.actor.on("retired", ({ webhookIds }) => void retired.push(webhookIds));
+  const live = (webhookId: string) => w.actor.system.get(`webhook:${webhookId}`) !== undefined;
+  const claimFor = async (...webhookIds: string[]) => {
+    if (!w.openClaim()) w.actor.send({ type: "WAKE" });
+    await w.settle();
+    w.answerClaim(webhookIds.length, (i) => ({ webhookId: webhookIds[i] }));
+    await w.settle();
+    while (w.sends.length > 0) w.finishSend(200);
+    await w.settle();
+    if (w.openRecord()) w.answerRecord(true);
+    await w.settle();
+  };
+  const idlePeriod = async () => {
+    w.clock.increment(w.settings.webhookIdleMs);
+    await w.settle();
+  };
+  await w.settle();
+  await claimFor("w1", "w2");
+  assert.ok(live("w1") && live("w2"));
+
+  await idlePeriod();
+  assert.ok(live("w1") && live("w2"), "both were claimed during the period");
+  await claimFor("w1");
+  await idlePeriod();
+  assert.ok(live("w1"), "w1 was claimed during the period");
+  assert.equal(live("w2"), false, "w2 went the whole period unclaimed");
+  assert.deepEqual(retired, [["w2"]]);
+
+  await claimFor("w2", "w2");
+  assert.ok(live("w2"), "a claim starts a new webhook actor");
+  assert.deepEqual(w.actor.system.get("webhook:w2")!.getSnapshot().context.consecutiveFailures, 0);
+  await idlePeriod();
+  assert.deepEqual([live("w1"), live("w2")], [false, true], "w1 unclaimed for this period, w2 claimed in it");
+  await idlePeriod();
+  assert.equal(live("w2"), false);
+  assert.deepEqual(retired, [["w2"], ["w1"], ["w2"]], "each retirement reported once");
+  w.stop();
+  await w.settle();
+  if (w.openClaim()) w.answerClaim(0);
+  await w.settle();
+  assert.equal(w.actor.getSnapshot().status, "done", "the sweep's region closes on STOP like the others");
 });

@@ -377,7 +377,7 @@ test("webhook: the shortest path to every state and transition, done to a real r
 // ---------------------------------------------------------------------------
 // dispatcher: each path in a world whose effects the test answers
 
-const TRAVERSAL_SETTINGS = { batchSize: 1, maxInFlight: 1, pollIntervalMs: 1000, shutdownGraceMs: 5000, writeRetryMs: 500, schedule: SCHEDULE, threshold: 3 };
+const TRAVERSAL_SETTINGS = { batchSize: 1, maxInFlight: 1, pollIntervalMs: 1000, shutdownGraceMs: 5000, writeRetryMs: 500, schedule: SCHEDULE, threshold: 3, webhookIdleMs: 60_000 };
 const ROW: ClaimedDelivery = {
   id: "d1", webhookId: "w1", eventId: "e1", eventType: "batch.completed", payload: "{}", attemptCount: 0,
   url: "https://receiver.example/hook", webhookEnabled: true, consecutiveFailures: 0, webhookVersion: 1,
@@ -417,6 +417,7 @@ const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
   if (s.matches({ intake: "idle" })) events.push({ type: "xstate.after.pollInterval.dispatcher.intake.idle" });
   if (s.matches({ intake: "draining" })) events.push({ type: "xstate.after.shutdownGrace.dispatcher.intake.draining" });
   if (s.matches({ writer: "backingOff" })) events.push({ type: "xstate.after.writeRetry.dispatcher.writer.backingOff" });
+  if (s.matches({ webhooks: "watching" })) events.push({ type: "xstate.after.webhookIdle.dispatcher.webhooks.watching" });
   return events;
 };
 
@@ -433,6 +434,7 @@ const dispatcherView = (s: AnyMachineSnapshot) => ({
   results: cap2(inFinishOrder(s.context.results).length),
   released: cap2(s.context.released.length),
   writing: s.context.writing ? [cap2(s.context.writing.outcomes.length), cap2(s.context.writing.released.length)] : null,
+  claimedWebhooks: s.context.claimedWebhooks.size,
 });
 
 /**

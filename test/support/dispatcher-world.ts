@@ -54,6 +54,7 @@ export const SETTINGS: DispatcherSettings = {
   pollIntervalMs: 1000,
   shutdownGraceMs: 5000,
   writeRetryMs: 500,
+  webhookIdleMs: 60_000,
   schedule: [0, 5, 300],
   threshold: 3,
 };
