@@ -16,6 +16,9 @@ import { createLog } from "./log.ts";
 import { createMetrics } from "./metrics.ts";
 import { runtimeName, serve } from "./runtime.ts";
 
+/** How long past the grace period a stop may take to record what it has before the process exits anyway. */
+const SHUTDOWN_OVERRUN_MS = 10_000;
+
 function configOrExit(): Config {
   try {
     return loadConfig(process.env);
@@ -81,6 +84,13 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log("info", "shutting down", { signal, grace_ms: config.shutdownGraceMs });
+    // A database that stops answering would hold the last claim or result
+    // write, and with it the exit, forever. What was not recorded by then is
+    // claimed and sent again once its claim runs out.
+    setTimeout(() => {
+      log("error", "shutdown overran: exiting with results unrecorded", { waited_ms: config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS });
+      process.exit(1);
+    }, config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS);
     clearInterval(pruneTimer);
     await dispatcher.stop();
     inspection?.stop();

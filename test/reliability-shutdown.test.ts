@@ -8,6 +8,7 @@ import type { ServerResponse } from "node:http";
 import { serviceHarness } from "./support/harness.ts";
 import { seedDeliveries, seedWebhooks } from "./support/seed.ts";
 import { until } from "./support/service.ts";
+import { startTcpProxy } from "./support/tcp-proxy.ts";
 
 const { db, receiver, start } = await serviceHarness();
 
@@ -88,4 +89,37 @@ test("SIGTERM with sends hanging past the grace period: they are released, exit 
     "the ten hanging sends were released (due again at once), the rest never claimed",
   );
   assert.equal(receiver.received.length, 10, "nothing claimed after SIGTERM");
+});
+
+test("SIGTERM while the database has stopped answering: the process still exits, with 1, once the overrun allowance is spent", { timeout: 60_000 }, async () => {
+  await db.sql`DELETE FROM user_webhooks`;
+  receiver.received.length = 0;
+  const held: ServerResponse[] = [];
+  receiver.setHandler((_req, res) => void held.push(res));
+  const target = new URL(db.url);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+  try {
+    const viaProxy = new URL(db.url);
+    viaProxy.hostname = "127.0.0.1";
+    viaProxy.port = String(proxy.port);
+    const webhooks = await seedWebhooks(db.sql, [`${receiver.url}/frozen`]);
+    const service = await start({
+      env: { DATABASE_URL: viaProxy.href, STATEHOOK_ALLOW_PRIVATE_TARGETS: "true", STATEHOOK_SHUTDOWN_GRACE_MS: "500" },
+    });
+    await seedDeliveries(db.sql, webhooks, 3);
+    await receiver.waitFor(3, 10_000);
+    // The database goes silent, then the sends finish: their result write can never complete.
+    proxy.freeze();
+    for (const res of held) res.end("ok");
+
+    const signalled = Date.now();
+    service.kill("SIGTERM");
+    const exit = await service.exited;
+    const tookMs = Date.now() - signalled;
+    assert.deepEqual(exit, { code: 1, signal: null });
+    assert.ok(tookMs >= 500 + 10_000, `exited ${tookMs} ms after SIGTERM, before the allowance was spent`);
+    assert.ok(service.logs.some((l) => l.msg === "shutdown overran: exiting with results unrecorded"));
+  } finally {
+    await proxy.close();
+  }
 });
