@@ -41,6 +41,7 @@ try {
 
   const keyring = createKeyring();
   const send = createSender({ timeoutMs: 30_000, allowPrivateTargets: true });
+  const never = new AbortController().signal; // as the service's one shared stop signal
   let done = 0;
   const started = performance.now();
   const worker = async () => {
@@ -51,7 +52,7 @@ try {
       const outcomes = await Promise.all(rows.map(async (row) => {
         const key = await keyring.key(row.webhookId);
         const headers = await webhookHeaders(key, row.eventId, Math.floor(Date.now() / 1000), row.payload);
-        const result = await send({ url: row.url!, headers, body: row.payload }, new AbortController().signal);
+        const result = await send({ url: row.url!, headers, body: row.payload }, never);
         return judged({ delivery: row, schedule: SCHEDULE }, result);
       }));
       await recordOutcomes(sql, { outcomes, released: [] }, 1_000_000);

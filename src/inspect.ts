@@ -5,6 +5,7 @@
 // off nothing here is even loaded, so the hot path pays nothing.
 import type { InspectionEvent, Observer } from "xstate";
 import type { InspectTarget } from "./config.ts";
+import type { OutcomeList } from "../machines/dispatcher.ts";
 
 export type Inspection = {
   /** Pass to createActor({ inspect }). */
@@ -32,9 +33,9 @@ const WITHHELD_KEYS = new Set(["payload", "body", "responseBody", "response_body
 export function redact<T>(value: T): T {
   const text = JSON.stringify(value, function (key, v) {
     if (WITHHELD_KEYS.has(key)) return v === null || v === undefined ? v : REDACTED;
-    // The dispatcher's linked lists (free slots, finished outcomes) as counts:
+    // The dispatcher's finished outcomes, a linked list, as a count:
     // thousands of nested nodes say nothing an inspector can show.
-    if (LISTS.has(key)) return { count: listLength(v) };
+    if (key === "results") return { count: listLength(v as OutcomeList) };
     // Header names stay readable (webhook-id, content-type…); values do not.
     if (key === "headers" && v && typeof v === "object") {
       return Object.fromEntries(Object.keys(v).map((name) => [name, REDACTED]));
@@ -45,11 +46,9 @@ export function redact<T>(value: T): T {
   return text === undefined ? value : JSON.parse(text);
 }
 
-const LISTS = new Set(["freeSlots", "results"]);
-
-function listLength(node: unknown): number {
+function listLength(list: OutcomeList): number {
   let count = 0;
-  for (let n = node as { below?: unknown; earlier?: unknown } | null; n; n = (n.below ?? n.earlier) as typeof n) count++;
+  for (let node = list; node; node = node.earlier) count++;
   return count;
 }
 

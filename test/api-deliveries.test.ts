@@ -20,7 +20,6 @@ after(async () => await db.close());
 
 const hooks = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
 
-
 async function webhook(userId: string, body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
   const reply = await api.call("POST", hooks(userId), { url: "https://hooks.example.com/in", ...body });
   assert.equal(reply.status, 201, reply.text);

@@ -18,7 +18,6 @@ after(async () => await db.close());
 const base = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
 const FIELDS = ["created_at", "description", "disabled_at", "enabled", "event_types", "id", "scope", "updated_at", "url", "user_id"];
 
-
 async function create(userId: string, body: Record<string, unknown> = {}) {
   const reply = await api.call("POST", base(userId), { url: "https://hooks.example.com/in", ...body });
   assert.equal(reply.status, 201, reply.text);

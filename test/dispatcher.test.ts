@@ -237,14 +237,14 @@ test("sends still hanging when the grace period ends are released, not lost; the
   // Hold the rows locked so that the release is still being written when the
   // intake has stopped: the dispatcher must not report itself running then.
   let unlock!: () => void;
-  const locked = new Promise<void>((resolve) => {
-    db.sql.begin(async (tx) => {
-      await tx`SELECT id FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[]) FOR UPDATE`;
-      resolve();
-      await new Promise<void>((r) => (unlock = r));
-    });
+  let locked!: () => void;
+  const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+  const lock = db.sql.begin(async (tx) => {
+    await tx`SELECT id FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[]) FOR UPDATE`;
+    locked();
+    await new Promise<void>((r) => (unlock = r));
   });
-  await locked;
+  await lockHeld;
   const stopped = dispatcher.stop();
   try {
     assert.equal(dispatcher.running(), false, "not running once stop is asked");
@@ -253,6 +253,7 @@ test("sends still hanging when the grace period ends are released, not lost; the
     assert.equal(dispatcher.running(), false, "not running while the last results are written");
   } finally {
     unlock();
+    await lock;
     await stopped;
   }
 

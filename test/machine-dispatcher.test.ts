@@ -232,7 +232,7 @@ test("dispatcher: a webhook actor whose endpoint goes a whole idle period unclai
 
   await claimFor("w2", "w2");
   assert.ok(live("w2"), "a claim starts a new webhook actor");
-  assert.deepEqual(w.actor.system.get("webhook:w2")!.getSnapshot().context.consecutiveFailures, 0);
+  assert.equal(w.actor.system.get("webhook:w2")!.getSnapshot().context.consecutiveFailures, 0);
   await idlePeriod();
   assert.deepEqual([live("w1"), live("w2")], [false, true], "w1 unclaimed for this period, w2 claimed in it");
   await idlePeriod();

@@ -441,7 +441,8 @@ const dispatcherView = (s: AnyMachineSnapshot) => ({
  * The dispatcher read through @xstate/graph's own actor scope, with
  * corrections that make each branch of the graph its own actor system, as a
  * running actor is: `self.getSnapshot()` answers with the snapshot being
- * transitioned (countFailedWrite reads the intake state through it), and
+ * transitioned (countFailedWrite reads the intake state through it, and
+ * retireIdleWebhooks the webhook actors), and
  * `system.get` finds the children of that snapshot, not those another branch
  * registered in the one system @xstate/graph shares between branches.
  */
@@ -453,9 +454,8 @@ const dispatcherLogic = {
       get: { value: (id: string) => snapshot.children[id] },
       _set: { value: () => {} },
     });
-    const own = snapshot;
-    const self = Object.create(scope.self, { getSnapshot: { value: () => own }, system: { value: system } });
-    return dispatcherMachine.transition(own as never, event as never, { ...scope, self, system } as never);
+    const self = Object.create(scope.self, { getSnapshot: { value: () => snapshot }, system: { value: system } });
+    return dispatcherMachine.transition(snapshot as never, event as never, { ...scope, self, system } as never);
   },
 } as unknown as AnyActorLogic;
 
