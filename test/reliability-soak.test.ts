@@ -5,31 +5,23 @@
 // or take the garbage collector's slack (a leaked actor per delivery
 // costs ~25 KB, over 100 MB a wave), and no delivery actor outlives its
 // delivery. The 200,000-delivery run is in bench/ (BENCHMARKS.md).
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { testDatabase } from "./support/database.ts";
-import { startReceiver } from "./support/receiver.ts";
+import { serviceHarness } from "./support/harness.ts";
 import { seedDeliveries, seedWebhooks, statusCounts } from "./support/seed.ts";
-import { type Service, startService, until } from "./support/service.ts";
+import { type Service, until } from "./support/service.ts";
 
 const WAVE = 5_000;
 const WAVES = 4;
 const ENDPOINTS = 20;
 const FAILING = 2;
 
-let service: Service | undefined;
-
-// Set up at load time: bun's node:test ignores a hook's timeout option.
-const db = await testDatabase();
-const receiver = await startReceiver((req, res) => {
-  res.statusCode = req.path.startsWith("/fail") ? 500 : 200;
-  res.end();
-});
-
-after(async () => {
-  await service?.stop(5000);
-  await receiver.close();
-  await db.close();
+const { db, receiver, start } = await serviceHarness({
+  stopMs: 5000,
+  handler: (req, res) => {
+    res.statusCode = req.path.startsWith("/fail") ? 500 : 200;
+    res.end();
+  },
 });
 
 const scrape = async (s: Service) => {
@@ -48,7 +40,7 @@ const scrape = async (s: Service) => {
 test("soak: 20,000 deliveries, 10% failing endpoints, memory flat after warm-up, no leftover actors", { timeout: 120_000 }, async () => {
   const urls = Array.from({ length: ENDPOINTS }, (_, i) => `${receiver.url}/${i < FAILING ? "fail" : "ok"}/${i}`);
   const webhooks = await seedWebhooks(db.sql, urls);
-  service = await startService({
+  const s = await start({
     env: {
       DATABASE_URL: db.url,
       STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
@@ -58,7 +50,6 @@ test("soak: 20,000 deliveries, 10% failing endpoints, memory flat after warm-up,
       STATEHOOK_CIRCUIT_BREAKER_THRESHOLD: "1000000",
     },
   });
-  const s = service;
   let peak = 0;
   const sampler = setInterval(() => void s.memory().then((m) => (peak = Math.max(peak, m.rss)), () => {}), 100);
 
