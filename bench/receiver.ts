@@ -1,10 +1,10 @@
 // The benchmark's webhook receiver, in a process of its own, on the runtime's
-// native server (src/runtime.ts): it answers 200 (or 500 under /fail/, or
+// native server (src/start/runtime.ts): it answers 200 (or 500 under /fail/, or
 // holds the request under /hold/), counts, and in latency mode reads the
 // `sent` timestamp in each payload to record publish→receipt latency.
 // Prints {"url": ...} on its first line; /_stats, /_reset and /_release
 // (answer every held request, hold no more) drive it.
-import { serve } from "../src/runtime.ts";
+import { serve } from "../src/start/runtime.ts";
 
 let received = 0;
 let failed = 0;

@@ -16,7 +16,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { connect, type Sql } from "../src/db/client.ts";
-import { claimDue } from "../src/db/deliveries.ts";
+import { claimDue } from "../src/db/claim.ts";
 import { startEmbeddedPostgres } from "../src/db/embedded.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { seedDeliveries, seedWebhooks } from "../test/support/seed.ts";

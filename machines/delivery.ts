@@ -31,14 +31,15 @@ export type SendResult =
   | { kind: "response"; statusCode: number; responseBody: string; durationMs: number }
   | { kind: "error"; error: string; durationMs: number };
 
-export type DeliveryStatus = "delivered" | "failed" | "exhausted";
+/** Where an attempt leaves the row; a delivery actor never leaves it `pending`. */
+export type FinishedStatus = "delivered" | "failed" | "exhausted";
 
 export type DeliveryOutcome = {
   deliveryId: string;
   webhookId: string;
   /** The attempt count the row had when claimed: the write is conditional on it. */
   attemptsBefore: number;
-  status: DeliveryStatus;
+  status: FinishedStatus;
   /** false when the webhook was disabled or missing and nothing was sent. */
   attempted: boolean;
   retryDelaySecs: number | null;

@@ -3,18 +3,18 @@
 // DATABASE_URL is set), migrate, start the dispatcher and the HTTP server,
 // and on SIGTERM/SIGINT drain and stop in reverse order, exiting 0.
 import process from "node:process";
-import { loadApiToken } from "./api-token.ts";
-import { createApp } from "./app.ts";
-import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { loadApiToken } from "./start/api-token.ts";
+import { createApp } from "./api/app.ts";
+import { type Config, ConfigError, loadConfig } from "./start/config.ts";
 import { connect } from "./db/client.ts";
 import { startEmbeddedPostgres } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
 import { pruneAttempts } from "./db/retention.ts";
-import { startDispatcher } from "./dispatcher.ts";
-import { startInspection } from "./inspect.ts";
-import { createLog } from "./log.ts";
-import { createMetrics } from "./metrics.ts";
-import { runtimeName, serve } from "./runtime.ts";
+import { startDispatcher } from "./start/dispatcher-actor.ts";
+import { startInspection } from "./start/inspect.ts";
+import { createLog } from "./start/log.ts";
+import { createMetrics } from "./start/metrics.ts";
+import { runtimeName, serve } from "./start/runtime.ts";
 
 /** How long past the grace period a stop may take to record what it has before the process exits anyway. */
 const SHUTDOWN_OVERRUN_MS = 10_000;

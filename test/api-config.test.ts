@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateApiToken, loadApiToken, TOKEN_FILE } from "../src/api-token.ts";
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { generateApiToken, loadApiToken, TOKEN_FILE } from "../src/start/api-token.ts";
+import { ConfigError, loadConfig } from "../src/start/config.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { startService, until } from "./support/service.ts";
 

@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
-import { createDelivery } from "../src/db/deliveries.ts";
+import { createDelivery } from "./support/dwctl-reference.ts";
 import { pruneAttempts } from "../src/db/retention.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { apiClient, type ApiClient, assertError } from "./support/api-client.ts";

@@ -5,12 +5,12 @@
 // webhook through PATCH lets deliveries flow again without a restart.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createApp } from "../src/app.ts";
-import { loadConfig } from "../src/config.ts";
-import { type Dispatcher, startDispatcher } from "../src/dispatcher.ts";
-import { createMetrics } from "../src/metrics.ts";
-import { serve, type Server } from "../src/runtime.ts";
-import { verify } from "../src/signing.ts";
+import { createApp } from "../src/api/app.ts";
+import { loadConfig } from "../src/start/config.ts";
+import { type Dispatcher, startDispatcher } from "../src/start/dispatcher-actor.ts";
+import { createMetrics } from "../src/start/metrics.ts";
+import { serve, type Server } from "../src/start/runtime.ts";
+import { verify } from "./support/verify.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { type Receiver, respond, startReceiver } from "./support/receiver.ts";
 import { until } from "./support/service.ts";

@@ -2,12 +2,12 @@
 // over a real Postgres, sending to real HTTP receivers on 127.0.0.1.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../src/config.ts";
-import { createDelivery, getDelivery } from "../src/db/deliveries.ts";
+import { loadConfig } from "../src/start/config.ts";
+import { createDelivery, getDelivery } from "./support/dwctl-reference.ts";
 import { createWebhook, deleteWebhook, getWebhook, updateWebhook } from "../src/db/webhooks.ts";
-import { type Dispatcher, startDispatcher } from "../src/dispatcher.ts";
-import { createMetrics } from "../src/metrics.ts";
-import { verify } from "../src/signing.ts";
+import { type Dispatcher, startDispatcher } from "../src/start/dispatcher-actor.ts";
+import { createMetrics } from "../src/start/metrics.ts";
+import { verify } from "./support/verify.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { type Receiver, respond, startReceiver } from "./support/receiver.ts";
 import { until } from "./support/service.ts";

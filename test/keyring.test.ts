@@ -1,8 +1,8 @@
 // The keyring: signing keys by webhook id, fed by claims, dropped for idle endpoints.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createKeyring } from "../src/keyring.ts";
-import { generateSecret, sign } from "../src/signing.ts";
+import { createKeyring } from "../src/send/keyring.ts";
+import { generateSecret, sign } from "../src/send/signing.ts";
 
 const signWith = async (key: CryptoKey) => await sign(key, "msg_1", 1_700_000_000, "{}");
 

@@ -1,6 +1,6 @@
 // Property tests of the delivery machine on its pure definition: signing and
 // sending are fake effects supplied through provide() as actions that answer
-// with SIGNED / SIGN.FAILED / SENT (through src/delivery-effects.ts, as the
+// with SIGNED / SIGN.FAILED / SENT (through src/send/delivery-effects.ts, as the
 // dispatcher provides the real ones), so a thousand attempts take a
 // moment. A model-based run follows one row through retries (fc.commands):
 // each command is one claim of the row by a fresh delivery actor.
@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createActor, getNextTransitions, toPromise, transition } from "xstate";
 import { type ClaimedDelivery, type DeliveryOutcome, deliveryMachine } from "../machines/delivery.ts";
-import { withEffects } from "../src/delivery-effects.ts";
+import { withEffects } from "../src/send/delivery-effects.ts";
 
 const RUNS = 300;
 const FINAL = ["delivered", "failed", "exhausted"] as const;

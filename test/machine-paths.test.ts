@@ -23,13 +23,14 @@ import type { Release } from "../machines/delivery-pool.ts";
 import { dispatcherMachine, inFinishOrder } from "../machines/dispatcher.ts";
 import { webhookMachine } from "../machines/webhook.ts";
 import { keyOfTaken, stateNodes, transitions } from "../scripts/diagrams.ts";
-import { claimDue, createDelivery } from "../src/db/deliveries.ts";
+import { claimDue } from "../src/db/claim.ts";
+import { createDelivery } from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
 import { createWebhook, updateWebhook } from "../src/db/webhooks.ts";
-import { createKeyring } from "../src/keyring.ts";
-import { createSender } from "../src/sender.ts";
-import { webhookHeaders } from "../src/signing.ts";
-import { withEffects } from "../src/delivery-effects.ts";
+import { createKeyring } from "../src/send/keyring.ts";
+import { createSender } from "../src/send/sender.ts";
+import { webhookHeaders } from "../src/send/signing.ts";
+import { withEffects } from "../src/send/delivery-effects.ts";
 import { createWorld, type World } from "./support/dispatcher-world.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
@@ -200,7 +201,7 @@ async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage)
     await db.sql`UPDATE webhook_deliveries SET status = 'failed', attempt_count = ${variant.attemptCount} WHERE id = ${created.id}`;
   }
 
-  // Claimed and signed the way src/dispatcher.ts does it.
+  // Claimed and signed the way src/start/dispatcher-actor.ts does it.
   const row = (await claimDue(db.sql, 1000, 300)).find((r) => r.id === created.id);
   assert.ok(row, "the row is claimed");
   const keyring = createKeyring();

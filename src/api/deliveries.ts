@@ -2,7 +2,7 @@
 // pagination), one delivery with its attempt history, and retry, which
 // re-queues a failed or exhausted delivery now with a fresh schedule.
 import { createRoute, z } from "@hono/zod-openapi";
-import type { DeliveryStatus } from "../db/deliveries.ts";
+import type { DeliveryStatus } from "../db/delivery-row.ts";
 import {
   type AttemptRow, decodeCursor, type DeliverySummary, encodeCursor, getDeliveryDetail, listDeliveries, retryDelivery,
 } from "../db/delivery-queries.ts";

@@ -6,7 +6,7 @@
 //   app.use(requestId(), requestLog(log));
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import type { Log } from "../log.ts";
+import type { Log } from "../start/log.ts";
 
 export function requestLog(log: Log): MiddlewareHandler {
   return async (c, next) => {

@@ -3,7 +3,7 @@
 // `{"error": {"code", "message"}}` 400s.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Sql } from "../db/client.ts";
-import type { Resolve } from "../target-guard.ts";
+import type { Resolve } from "../send/target-guard.ts";
 import { validationHook } from "./errors.ts";
 
 export type ApiDeps = {

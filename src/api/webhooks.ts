@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import {
   createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, updateWebhook, type WebhookView,
 } from "../db/webhooks.ts";
-import { checkTargetAtCreate } from "../target-guard.ts";
+import { checkTargetAtCreate } from "../send/target-guard.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { type ApiDeps, createRouter, security } from "./router.ts";
 import { eventType, isoOrNull, text, timestamp, uuid } from "./schemas.ts";

@@ -2,7 +2,7 @@
 // first with keyset pagination, one delivery with its attempt log, and retry,
 // which gives a failed or exhausted delivery a fresh schedule.
 import type { Sql } from "postgres";
-import type { DeliveryRow, DeliveryStatus } from "./deliveries.ts";
+import type { DeliveryRow, DeliveryStatus } from "./delivery-row.ts";
 import { DELIVERY_CHANNEL } from "./migrations.ts";
 
 export type DeliverySummary = Omit<DeliveryRow, "payload">;

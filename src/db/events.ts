@@ -7,7 +7,7 @@
 // The insert does not NOTIFY (see migration 4): the caller wakes its own
 // dispatcher, which claims within milliseconds; other replicas poll.
 import type { Sql } from "postgres";
-import type { DeliveryStatus } from "./deliveries.ts";
+import type { DeliveryStatus } from "./delivery-row.ts";
 import { QUIET_SETTING } from "./migrations.ts";
 
 export type NewEvent = {

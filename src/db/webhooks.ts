@@ -3,7 +3,7 @@
 // this module only from create and rotate; everything else returns
 // WebhookView, which has no secret field.
 import type { Sql } from "postgres";
-import { generateSecret } from "../signing.ts";
+import { generateSecret } from "../send/signing.ts";
 
 export type Scope = "own" | "platform";
 
@@ -90,25 +90,4 @@ export async function rotateSecret(
     UPDATE user_webhooks SET secret = ${secret} WHERE id = ${id} AND user_id = ${userId}
     RETURNING ${sql.unsafe(VIEW)}`;
   return webhook && { webhook, secret };
-}
-
-export type BreakerState = { consecutiveFailures: number; enabled: boolean; tripped: boolean };
-
-/**
- * dwctl's increment: atomic, and at the threshold it disables the webhook.
- * Returns undefined when the webhook no longer exists.
- */
-export async function incrementFailures(sql: Sql, id: string, threshold: number): Promise<BreakerState | undefined> {
-  const [row] = await sql<{ consecutive_failures: number; enabled: boolean; tripped: boolean }[]>`
-    UPDATE user_webhooks SET
-      consecutive_failures = consecutive_failures + 1,
-      enabled = CASE WHEN consecutive_failures + 1 >= ${threshold} THEN false ELSE enabled END,
-      disabled_at = CASE WHEN enabled AND consecutive_failures + 1 >= ${threshold} THEN now() ELSE disabled_at END
-    WHERE id = ${id}
-    RETURNING consecutive_failures, enabled, (NOT enabled AND disabled_at = now()) AS tripped`;
-  return row && { consecutiveFailures: row.consecutive_failures, enabled: row.enabled, tripped: row.tripped };
-}
-
-export async function resetFailures(sql: Sql, id: string): Promise<void> {
-  await sql`UPDATE user_webhooks SET consecutive_failures = 0 WHERE id = ${id}`;
 }

@@ -2,8 +2,8 @@
 // test database, a fixed bearer token, a fake DNS for the SSRF check, and
 // every log line kept so tests can look for secrets in them.
 import assert from "node:assert/strict";
-import { type AppDeps, createApp } from "../../src/app.ts";
-import { createMetrics, type Metrics } from "../../src/metrics.ts";
+import { type AppDeps, createApp } from "../../src/api/app.ts";
+import { createMetrics, type Metrics } from "../../src/start/metrics.ts";
 import type { Sql } from "../../src/db/client.ts";
 
 export const TOKEN = "test-token-0123456789abcdef";

@@ -11,7 +11,7 @@ import {
 import type { ClaimedDelivery, SendResult } from "../../machines/delivery.ts";
 import { deliveryPool, type PoolReport } from "../../machines/delivery-pool.ts";
 import { type DispatcherSettings, dispatcherMachine, type RecordedWebhook, type ResultBatch } from "../../machines/dispatcher.ts";
-import { withEffects } from "../../src/delivery-effects.ts";
+import { withEffects } from "../../src/send/delivery-effects.ts";
 
 export type PendingClaim = { limit: number; afterStop: boolean; resolve(rows: ClaimedDelivery[]): void; reject(error: Error): void };
 export type PendingSend = { deliveryId: string; resolve(result: SendResult | null): void; aborted: boolean };

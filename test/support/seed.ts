@@ -4,7 +4,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Sql } from "../../src/db/client.ts";
-import { generateSecret } from "../../src/signing.ts";
+import { generateSecret } from "../../src/send/signing.ts";
 
 /** Creates one webhook per URL; returns their ids in the same order. */
 export async function seedWebhooks(sql: Sql, urls: string[]): Promise<string[]> {

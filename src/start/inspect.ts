@@ -5,7 +5,7 @@
 // off nothing here is even loaded, so the hot path pays nothing.
 import type { InspectionEvent, Observer } from "xstate";
 import type { InspectTarget } from "./config.ts";
-import type { OutcomeList } from "../machines/dispatcher.ts";
+import type { OutcomeList } from "../../machines/dispatcher.ts";
 
 export type Inspection = {
   /** Pass to createActor({ inspect }). */

@@ -5,7 +5,7 @@
 // throw there is a bug the edge absorbs). The dispatcher provides the real
 // signer and sender through it; the machine tests provide fakes.
 import type { AnyActorRef } from "xstate";
-import { type ClaimedDelivery, deliveryMachine, type SendResult, type SignedRequest } from "../machines/delivery.ts";
+import { type ClaimedDelivery, deliveryMachine, type SendResult, type SignedRequest } from "../../machines/delivery.ts";
 
 export type DeliveryEffects = {
   sign(row: ClaimedDelivery, actor: AnyActorRef): Promise<SignedRequest>;

@@ -3,15 +3,15 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import pkg from "../package.json" with { type: "json" };
-import { mountDocs } from "./api/docs.ts";
-import { errorBody, handleError, validationHook } from "./api/errors.ts";
-import { mountApi } from "./api/index.ts";
-import { requestLog } from "./api/request-log.ts";
-import type { Sql } from "./db/client.ts";
-import type { Log } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
-import type { Resolve } from "./target-guard.ts";
+import pkg from "../../package.json" with { type: "json" };
+import { mountDocs } from "./docs.ts";
+import { errorBody, handleError, validationHook } from "./errors.ts";
+import { mountApi } from "./index.ts";
+import { requestLog } from "./request-log.ts";
+import type { Sql } from "../db/client.ts";
+import type { Log } from "../start/log.ts";
+import type { Metrics } from "../start/metrics.ts";
+import type { Resolve } from "../send/target-guard.ts";
 
 export type AppDeps = {
   sql: Sql;

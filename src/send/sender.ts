@@ -2,7 +2,7 @@
 // redirect, reading at most a small prefix of the response. It gets a signed
 // request and nothing else: no database handle, no secret. Every way a
 // receiver can misbehave ends as a SendResult, never as a thrown error.
-import type { SendResult, SignedRequest } from "../machines/delivery.ts";
+import type { SendResult, SignedRequest } from "../../machines/delivery.ts";
 import { createHostGate } from "./host-gate.ts";
 import { checkTargetAtSend, type Resolve } from "./target-guard.ts";
 

@@ -3,19 +3,19 @@
 // NOTIFY on the deliveries channel wakes the dispatcher. Metrics and logs
 // follow the events the machine emits.
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
-import type { ClaimedDelivery, SignedRequest } from "../machines/delivery.ts";
-import { deliveryPool } from "../machines/delivery-pool.ts";
-import { dispatcherMachine, type DispatcherSettings } from "../machines/dispatcher.ts";
+import type { ClaimedDelivery, SignedRequest } from "../../machines/delivery.ts";
+import { deliveryPool } from "../../machines/delivery-pool.ts";
+import { dispatcherMachine, type DispatcherSettings } from "../../machines/dispatcher.ts";
 import type { Config } from "./config.ts";
-import { claimDue } from "./db/deliveries.ts";
-import { DELIVERY_CHANNEL } from "./db/migrations.ts";
-import { recordOutcomes } from "./db/outcomes.ts";
-import type { Sql } from "./db/client.ts";
-import { withEffects } from "./delivery-effects.ts";
-import { createKeyring } from "./keyring.ts";
+import { claimDue } from "../db/claim.ts";
+import { DELIVERY_CHANNEL } from "../db/migrations.ts";
+import { recordOutcomes } from "../db/outcomes.ts";
+import type { Sql } from "../db/client.ts";
+import { withEffects } from "../send/delivery-effects.ts";
+import { createKeyring } from "../send/keyring.ts";
 import type { Metrics } from "./metrics.ts";
-import { createSender, type Send } from "./sender.ts";
-import { webhookHeaders } from "./signing.ts";
+import { createSender, type Send } from "../send/sender.ts";
+import { webhookHeaders } from "../send/signing.ts";
 
 export type DispatcherDeps = {
   sql: Sql;

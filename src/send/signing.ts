@@ -1,0 +1,68 @@
+// Standard Webhooks (https://www.standardwebhooks.com) signing for outbound
+// deliveries. Uses Web Crypto only, so the same code runs unchanged under Bun
+// and Deno. Receivers verify with any Standard Webhooks library (README).
+
+const SECRET_PREFIX = "whsec_";
+const encoder = new TextEncoder();
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+// Throws on invalid input (atob raises InvalidCharacterError).
+function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+export function generateSecret(): string {
+  return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+export async function importSigningKey(secret: string): Promise<CryptoKey> {
+  const b64 = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  let raw: Uint8Array<ArrayBuffer>;
+  try {
+    raw = fromBase64(b64);
+  } catch {
+    // Deliberately does not echo the secret into the message (it ends up in logs).
+    throw new Error("importSigningKey: secret is not valid base64");
+  }
+  if (raw.length === 0) throw new Error("importSigningKey: secret is empty");
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+}
+
+async function hmac(secret: string | CryptoKey, msgId: string, timestampSeconds: number, body: string) {
+  const key = typeof secret === "string" ? await importSigningKey(secret) : secret;
+  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${msgId}.${timestampSeconds}.${body}`));
+  return new Uint8Array(mac);
+}
+
+export async function sign(
+  secret: string | CryptoKey,
+  msgId: string,
+  timestampSeconds: number,
+  body: string,
+): Promise<string> {
+  // A fractional or millisecond value would sign a string no receiver reconstructs.
+  if (!Number.isSafeInteger(timestampSeconds)) {
+    throw new Error(`sign: timestampSeconds must be an integer, got ${timestampSeconds}`);
+  }
+  return "v1," + toBase64(await hmac(secret, msgId, timestampSeconds, body));
+}
+
+export async function webhookHeaders(
+  secret: string | CryptoKey,
+  msgId: string,
+  timestampSeconds: number,
+  body: string,
+): Promise<Record<string, string>> {
+  return {
+    "webhook-id": msgId,
+    "webhook-timestamp": String(timestampSeconds),
+    "webhook-signature": await sign(secret, msgId, timestampSeconds, body),
+    "webhook-version": "1",
+    "content-type": "application/json",
+  };
+}
