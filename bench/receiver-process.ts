@@ -31,7 +31,8 @@ export async function startReceiverProcess() {
     });
     child.exited.then(() => reject(new Error("receiver exited")));
   });
-  const call = async (path: string) => await (await fetch(`${url}${path}`, { method: "POST" })).json().catch(() => ({}));
+  const call = async (path: string) =>
+    await (await fetch(`${url}${path}`, { method: "POST" })).json().catch(() => ({}));
   return {
     url,
     stats: async () => (await (await fetch(`${url}/_stats`)).json()) as ReceiverStats,

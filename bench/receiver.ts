@@ -43,7 +43,12 @@ async function handle(request: Request): Promise<Response> {
     });
   }
   if (url.pathname === "/_reset") {
-    received = failed = duplicates = firstAt = lastAt = 0;
+    received =
+      failed =
+      duplicates =
+      firstAt =
+      lastAt =
+        0;
     latencies = [];
     ids.clear();
     latencyMode = url.searchParams.get("latency") === "1";

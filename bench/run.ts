@@ -100,13 +100,16 @@ async function throughput(sql: Sql, service: Service, receiver: ReceiverProcess,
   await receiver.reset();
   service.kill("SIGSTOP");
   try {
-    for (let from = 0; from < count; from += 50_000) await seedDeliveries(sql, webhooks, Math.min(50_000, count - from), from);
+    for (let from = 0; from < count; from += 50_000) {
+      await seedDeliveries(sql, webhooks, Math.min(50_000, count - from), from);
+    }
   } finally {
     service.kill("SIGCONT");
   }
   const started = performance.now();
-  const { peakRss } = await sampled(service, () =>
-    until(async () => (await receiver.stats()).received >= count, 600_000, `${count} deliveries received`)
+  const { peakRss } = await sampled(
+    service,
+    () => until(async () => (await receiver.stats()).received >= count, 600_000, `${count} deliveries received`),
   );
   await until(async () => (await settledRows(sql, webhooks)) >= count, 60_000, `${count} rows recorded`);
   const seconds = (performance.now() - started) / 1000;
@@ -130,7 +133,9 @@ async function throughput(sql: Sql, service: Service, receiver: ReceiverProcess,
 /** Open-loop publishing through POST /admin/api/v1/events at `rate` per second for `seconds`. */
 async function latency(sql: Sql, service: Service, receiver: ReceiverProcess, rate: number, seconds: number) {
   const [webhookId] = await seedWebhooks(sql, [`${receiver.url}/ok/latency`]);
-  const [{ user_id: userId }] = await sql<{ user_id: string }[]>`SELECT user_id FROM user_webhooks WHERE id = ${webhookId}`;
+  const [{ user_id: userId }] = await sql<
+    { user_id: string }[]
+  >`SELECT user_id FROM user_webhooks WHERE id = ${webhookId}`;
   await receiver.reset(true);
   const total = rate * seconds;
   let sent = 0;
@@ -167,10 +172,12 @@ async function latency(sql: Sql, service: Service, receiver: ReceiverProcess, ra
   }
   const publishSeconds = (performance.now() - start) / 1000;
   await Promise.all(inflight);
-  await until(async () => (await receiver.stats()).received >= accepted, 120_000, "every published event received").catch(() => {});
+  await until(async () => (await receiver.stats()).received >= accepted, 120_000, "every published event received")
+    .catch(() => {});
   const stats = await receiver.stats();
   apiTimes.sort((a, b) => a - b);
-  const pct = (p: number) => apiTimes[Math.min(apiTimes.length - 1, Math.ceil((p / 100) * apiTimes.length) - 1)] ?? null;
+  const pct = (p: number) =>
+    apiTimes[Math.min(apiTimes.length - 1, Math.ceil((p / 100) * apiTimes.length) - 1)] ?? null;
   return {
     target_per_second: rate,
     achieved_per_second: round(total / publishSeconds),
@@ -190,7 +197,9 @@ async function latency(sql: Sql, service: Service, receiver: ReceiverProcess, ra
 
 /** Adds delivered rows of a "history" webhook until the table holds `target` of them; then VACUUM ANALYZE. */
 async function growHistory(sql: Sql, historyWebhook: string, target: number) {
-  const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM webhook_deliveries WHERE webhook_id = ${historyWebhook}`;
+  const [{ n }] = await sql<
+    { n: number }[]
+  >`SELECT count(*)::int AS n FROM webhook_deliveries WHERE webhook_id = ${historyWebhook}`;
   for (let have = n; have < target; have += 200_000) {
     await sql`
       INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, status, attempt_count, last_status_code, created_at, next_attempt_at)
@@ -219,7 +228,11 @@ async function claimLatency(sql: Sql, limit: number, rounds = 200) {
       });
   }
   times.sort((a, b) => a - b);
-  return { limit, p50_ms: round(times[Math.floor(rounds * 0.5)], 2), p99_ms: round(times[Math.floor(rounds * 0.99)], 2) };
+  return {
+    limit,
+    p50_ms: round(times[Math.floor(rounds * 0.5)], 2),
+    p99_ms: round(times[Math.floor(rounds * 0.99)], 2),
+  };
 }
 class Rollback extends Error {}
 
@@ -274,14 +287,22 @@ async function memory(databaseUrl: string, sql: Sql, receiver: ReceiverProcess, 
     await sleep(2000);
     const idle = (await service.memory()).rss;
     await seedDeliveries(sql, webhooks, held);
-    await until(async () => {
-      const [r] = await sql<{ n: number }[]>`
+    await until(
+      async () => {
+        const [r] = await sql<{ n: number }[]>`
         SELECT count(*)::int AS n FROM webhook_deliveries
         WHERE webhook_id = ANY(${webhooks}::uuid[]) AND status = 'pending' AND next_attempt_at > now()`;
-      return r.n === held;
-    }, 60_000, "all claimed");
+        return r.n === held;
+      },
+      60_000,
+      "all claimed",
+    );
     // Bun's fetch opens at most 256 connections at once and queues the rest.
-    await until(async () => (await receiver.stats()).held >= Math.min(held, runtime === "bun" ? 256 : held), 60_000, "requests held");
+    await until(
+      async () => (await receiver.stats()).held >= Math.min(held, runtime === "bun" ? 256 : held),
+      60_000,
+      "requests held",
+    );
     await sleep(1000);
     const loaded = (await service.memory()).rss;
     const stats = await receiver.stats();
@@ -301,17 +322,26 @@ async function memory(databaseUrl: string, sql: Sql, receiver: ReceiverProcess, 
 }
 
 async function soak(sql: Sql, service: Service, receiver: ReceiverProcess, total: number) {
-  const urls = Array.from({ length: WEBHOOKS }, (_, i) => `${receiver.url}/${i < WEBHOOKS / 10 ? "fail" : "ok"}/soak/${i}`);
+  const urls = Array.from(
+    { length: WEBHOOKS },
+    (_, i) => `${receiver.url}/${i < WEBHOOKS / 10 ? "fail" : "ok"}/soak/${i}`,
+  );
   const webhooks = await seedWebhooks(sql, urls);
   await receiver.reset();
   const samples: { t: number; rss_mb: number; received: number }[] = [];
   const started = performance.now();
-  for (let from = 0; from < total; from += 50_000) await seedDeliveries(sql, webhooks, Math.min(50_000, total - from), from);
+  for (let from = 0; from < total; from += 50_000) {
+    await seedDeliveries(sql, webhooks, Math.min(50_000, total - from), from);
+  }
   const deadline = 600_000;
   let finished = true;
   for (;;) {
     const stats = await receiver.stats();
-    samples.push({ t: round((performance.now() - started) / 1000, 1), rss_mb: mb((await service.memory()).rss), received: stats.received });
+    samples.push({
+      t: round((performance.now() - started) / 1000, 1),
+      rss_mb: mb((await service.memory()).rss),
+      received: stats.received,
+    });
     if (stats.received >= total) break;
     if (performance.now() - started > deadline) {
       finished = false;
@@ -335,7 +365,9 @@ async function soak(sql: Sql, service: Service, receiver: ReceiverProcess, total
     rss_at_end_mb: last.rss_mb,
     peak_rss_mb: mb((await service.memory()).peak),
     in_flight_after_drain: inFlight,
-    rss_samples_mb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 20)) === 0).map((s) => s.rss_mb),
+    rss_samples_mb: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 20)) === 0).map((s) =>
+      s.rss_mb
+    ),
   };
 }
 
@@ -361,23 +393,42 @@ function table(results: Record<string, unknown>): string {
     "",
   ];
   if (r.throughput) {
-    lines.push("| throughput | deliveries | failing endpoints | seconds | deliveries/s | peak RSS |", "|---|---:|---:|---:|---:|---:|");
+    lines.push(
+      "| throughput | deliveries | failing endpoints | seconds | deliveries/s | peak RSS |",
+      "|---|---:|---:|---:|---:|---:|",
+    );
     for (const t of r.throughput) {
-      lines.push(`| ${t.failing_webhooks ? "10% failing" : "all healthy"} | ${t.deliveries} | ${t.failing_webhooks}/${t.webhooks} | ${t.seconds} | **${t.per_second}** | ${t.peak_rss_mb} MB |`);
+      lines.push(
+        `| ${
+          t.failing_webhooks ? "10% failing" : "all healthy"
+        } | ${t.deliveries} | ${t.failing_webhooks}/${t.webhooks} | ${t.seconds} | **${t.per_second}** | ${t.peak_rss_mb} MB |`,
+      );
     }
     lines.push("");
   }
   if (r.latency) {
-    lines.push("| latency (publish→receipt) | achieved/s | received | p50 | p95 | p99 | max | API p99 |", "|---|---:|---:|---:|---:|---:|---:|---:|");
+    lines.push(
+      "| latency (publish→receipt) | achieved/s | received | p50 | p95 | p99 | max | API p99 |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
+    );
     for (const l of r.latency) {
-      lines.push(`| ${l.target_per_second}/s | ${l.achieved_per_second} | ${l.received}/${l.published} | ${l.p50_ms} ms | ${l.p95_ms} ms | **${l.p99_ms} ms** | ${l.max_ms} ms | ${l.api_p99_ms} ms |`);
+      lines.push(
+        `| ${l.target_per_second}/s | ${l.achieved_per_second} | ${l.received}/${l.published} | ${l.p50_ms} ms | ${l.p95_ms} ms | **${l.p99_ms} ms** | ${l.max_ms} ms | ${l.api_p99_ms} ms |`,
+      );
     }
     lines.push("");
   }
   if (r.backlog) {
-    lines.push("| backlog | claim p50 | claim p99 | deliveries/s | table | pending index |", "|---|---:|---:|---:|---:|---:|");
+    lines.push(
+      "| backlog | claim p50 | claim p99 | deliveries/s | table | pending index |",
+      "|---|---:|---:|---:|---:|---:|",
+    );
     for (const b of r.backlog) {
-      lines.push(`| ${b.historical_delivered_rows.toLocaleString("en")} delivered rows | ${b.claim_p50_ms} ms | ${b.claim_p99_ms} ms | ${b.per_second} | ${b.table_size} | ${b.pending_index_size} |`);
+      lines.push(
+        `| ${
+          b.historical_delivered_rows.toLocaleString("en")
+        } delivered rows | ${b.claim_p50_ms} ms | ${b.claim_p99_ms} ms | ${b.per_second} | ${b.table_size} | ${b.pending_index_size} |`,
+      );
     }
     lines.push("");
   }
@@ -395,7 +446,9 @@ function table(results: Record<string, unknown>): string {
     lines.push(
       "| soak | finished | seconds | deliveries/s | RSS after warm-up | RSS at end | peak RSS | in flight after drain |",
       "|---|---|---:|---:|---:|---:|---:|---:|",
-      `| ${s.deliveries} (10% failing) | ${s.finished ? "yes" : "no (10 min cap)"} | ${s.seconds} | ${s.per_second} | ${s.rss_after_warmup_mb} MB | ${s.rss_at_end_mb} MB | ${s.peak_rss_mb} MB | ${s.in_flight_after_drain} |`,
+      `| ${s.deliveries} (10% failing) | ${
+        s.finished ? "yes" : "no (10 min cap)"
+      } | ${s.seconds} | ${s.per_second} | ${s.rss_after_warmup_mb} MB | ${s.rss_at_end_mb} MB | ${s.peak_rss_mb} MB | ${s.in_flight_after_drain} |`,
       "",
       `RSS samples (MB): ${s.rss_samples_mb.join(", ")}`,
       "",

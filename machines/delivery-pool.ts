@@ -6,7 +6,7 @@
 // machine's children map on every spawn and stop, and runs a whole macrostep
 // for every child's done event.
 import { type AnyActorRef, createActor, fromCallback } from "xstate";
-import type { ClaimedDelivery, DeliveryInput, DeliveryOutcome, deliveryMachine } from "./delivery.ts";
+import type { ClaimedDelivery, DeliveryInput, deliveryMachine, DeliveryOutcome } from "./delivery.ts";
 
 /** A claim given back unsent (shutdown past its grace): due again at once, no attempt counted. */
 export type Release = { deliveryId: string; webhookId: string; attemptsBefore: number };
@@ -43,68 +43,74 @@ const stop = (ref: AnyActorRef) => ref.send({ type: "xstate.stop" });
  * step per delivery.
  */
 export function deliveryPool(delivery: DeliveryLogic) {
-  return fromCallback<PoolEvent | { type: typeof REPORT }, PoolInput, PoolReport>(({ input, receive, sendBack, self, system }) => {
-    const live = new Map<string, Live>();
-    let finished: DeliveryOutcome[] = [];
-    let crashed: string[] = [];
-    let reportQueued = false;
-    let reclaims = 0;
+  return fromCallback<PoolEvent | { type: typeof REPORT }, PoolInput, PoolReport>(
+    ({ input, receive, sendBack, self, system }) => {
+      const live = new Map<string, Live>();
+      let finished: DeliveryOutcome[] = [];
+      let crashed: string[] = [];
+      let reportQueued = false;
+      let reclaims = 0;
 
-    const report = () => {
-      reportQueued = false;
-      if (finished.length > 0) sendBack({ type: "DELIVERIES.FINISHED", outcomes: finished });
-      if (crashed.length > 0) sendBack({ type: "DELIVERIES.CRASHED", deliveryIds: crashed });
-      finished = [];
-      crashed = [];
-    };
-    const queueReport = () => {
-      if (reportQueued) return;
-      reportQueued = true;
-      system.scheduler.schedule(self, self, { type: REPORT }, 0, REPORT);
-    };
+      const report = () => {
+        reportQueued = false;
+        if (finished.length > 0) sendBack({ type: "DELIVERIES.FINISHED", outcomes: finished });
+        if (crashed.length > 0) sendBack({ type: "DELIVERIES.CRASHED", deliveryIds: crashed });
+        finished = [];
+        crashed = [];
+      };
+      const queueReport = () => {
+        if (reportQueued) return;
+        reportQueued = true;
+        system.scheduler.schedule(self, self, { type: REPORT }, 0, REPORT);
+      };
 
-    receive((event) => {
-      const type = (event as { type: string }).type;
-      if (type === REPORT) {
-        if (reportQueued) report();
-      } else if (type === "DELIVER") {
-        for (const row of (event as { rows: ClaimedDelivery[] }).rows) {
-          // A row whose claim ran out mid-send can be claimed again while
-          // its first actor still runs: the second gets an id of its own.
-          let id = `delivery:${row.id}`;
-          if (live.has(id)) id = `${id}~${++reclaims}`;
-          const deliveryInput: DeliveryInput = { delivery: row, schedule: input.schedule };
-          const ref = createActor(delivery, { parent: self, id, input: deliveryInput });
-          live.set(id, { ref, delivery: row });
-          ref.start();
+      receive((event) => {
+        const type = (event as { type: string }).type;
+        if (type === REPORT) {
+          if (reportQueued) report();
+        } else if (type === "DELIVER") {
+          for (const row of (event as { rows: ClaimedDelivery[] }).rows) {
+            // A row whose claim ran out mid-send can be claimed again while
+            // its first actor still runs: the second gets an id of its own.
+            let id = `delivery:${row.id}`;
+            if (live.has(id)) id = `${id}~${++reclaims}`;
+            const deliveryInput: DeliveryInput = { delivery: row, schedule: input.schedule };
+            const ref = createActor(delivery, { parent: self, id, input: deliveryInput });
+            live.set(id, { ref, delivery: row });
+            ref.start();
+          }
+        } else if (type === "ABANDON") {
+          if (reportQueued) report(); // what finished before the abandon is an outcome, not a release
+          const released: Release[] = [];
+          for (const { ref, delivery } of live.values()) {
+            stop(ref);
+            released.push({
+              deliveryId: delivery.id,
+              webhookId: delivery.webhookId,
+              attemptsBefore: delivery.attemptCount,
+            });
+          }
+          live.clear();
+          sendBack({ type: "DELIVERIES.RELEASED", released });
+        } else if (type.startsWith(DONE_PREFIX)) {
+          const id = type.slice(DONE_PREFIX.length);
+          if (!live.delete(id)) return;
+          finished.push((event as unknown as { output: DeliveryOutcome }).output);
+          queueReport();
+        } else if (type.startsWith(ERROR_PREFIX)) {
+          const id = type.slice(ERROR_PREFIX.length);
+          const entry = live.get(id);
+          if (!entry) return;
+          live.delete(id);
+          crashed.push(entry.delivery.id);
+          queueReport();
         }
-      } else if (type === "ABANDON") {
-        if (reportQueued) report(); // what finished before the abandon is an outcome, not a release
-        const released: Release[] = [];
-        for (const { ref, delivery } of live.values()) {
-          stop(ref);
-          released.push({ deliveryId: delivery.id, webhookId: delivery.webhookId, attemptsBefore: delivery.attemptCount });
-        }
+      });
+
+      return () => {
+        for (const { ref } of live.values()) stop(ref);
         live.clear();
-        sendBack({ type: "DELIVERIES.RELEASED", released });
-      } else if (type.startsWith(DONE_PREFIX)) {
-        const id = type.slice(DONE_PREFIX.length);
-        if (!live.delete(id)) return;
-        finished.push((event as unknown as { output: DeliveryOutcome }).output);
-        queueReport();
-      } else if (type.startsWith(ERROR_PREFIX)) {
-        const id = type.slice(ERROR_PREFIX.length);
-        const entry = live.get(id);
-        if (!entry) return;
-        live.delete(id);
-        crashed.push(entry.delivery.id);
-        queueReport();
-      }
-    });
-
-    return () => {
-      for (const { ref } of live.values()) stop(ref);
-      live.clear();
-    };
-  });
+      };
+    },
+  );
 }

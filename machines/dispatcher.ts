@@ -7,7 +7,7 @@
 // claims no more, gives in-flight sends the grace period, releases what is
 // left, and finishes once all is written.
 import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn } from "xstate";
-import { type ClaimedDelivery, type DeliveryOutcome, deliveryMachine } from "./delivery.ts";
+import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome } from "./delivery.ts";
 import { deliveryPool, type PoolReport, type Release } from "./delivery-pool.ts";
 import { type WebhookEvent, webhookMachine } from "./webhook.ts";
 
@@ -134,7 +134,8 @@ export const dispatcherMachine = setup({
     }),
     startClaim: assign({
       moreDue: false,
-      claimLimit: ({ context }) => Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
+      claimLimit: ({ context }) =>
+        Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
     }),
     startDeliveries: enqueueActions(({ context, event, enqueue, system }) => {
       const rows = (event as unknown as { output: ClaimedDelivery[] }).output;

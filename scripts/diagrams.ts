@@ -3,7 +3,7 @@
 // them) and a JSON config per machine that Stately Studio imports
 // (docs/machines/*.json). Everything is read from the live definitions, so
 // `npm run diagrams -- --check` (and test/diagrams.test.ts) catch a stale picture.
-import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AnyStateMachine, StateNode } from "xstate";
@@ -15,9 +15,22 @@ type Node = StateNode<any, any>;
 type Transition = Node["transitions"] extends Map<string, (infer T)[]> ? T : never;
 
 export const MACHINES: { name: string; summary: string; machine: AnyStateMachine }[] = [
-  { name: "dispatcher", summary: "claims due rows into free send slots, hands them to its delivery pool (a delivery actor per row), keeps a webhook actor per endpoint while it is being claimed, writes results in batches, drains on stop", machine: dispatcherMachine },
-  { name: "delivery", summary: "one actor per claimed delivery: sign, send, judge the result", machine: deliveryMachine },
-  { name: "webhook", summary: "one actor per endpoint: the circuit breaker, kept in step with the database", machine: webhookMachine },
+  {
+    name: "dispatcher",
+    summary:
+      "claims due rows into free send slots, hands them to its delivery pool (a delivery actor per row), keeps a webhook actor per endpoint while it is being claimed, writes results in batches, drains on stop",
+    machine: dispatcherMachine,
+  },
+  {
+    name: "delivery",
+    summary: "one actor per claimed delivery: sign, send, judge the result",
+    machine: deliveryMachine,
+  },
+  {
+    name: "webhook",
+    summary: "one actor per endpoint: the circuit breaker, kept in step with the database",
+    machine: webhookMachine,
+  },
 ];
 
 export const START_MARKER = "<!-- machines:start -->";
@@ -75,7 +88,9 @@ export function transitionKey(source: { id: string }, eventType: string, index: 
 /** The key of a transition definition taken at run time (as `@xstate.microstep` reports it). */
 export function keyOfTaken(transition: Transition): string {
   const source = transition.source as Node;
-  const list = transition.eventType === "" ? (source.always ?? []) : (source.transitions.get(transition.eventType) ?? []);
+  const list = transition.eventType === ""
+    ? (source.always ?? [])
+    : (source.transitions.get(transition.eventType) ?? []);
   return transitionKey(source, transition.eventType, (list as Transition[]).indexOf(transition));
 }
 
@@ -159,7 +174,9 @@ export function toMermaid(machine: AnyStateMachine): string {
   };
   const compoundNotes = (n: Node): string[] => [
     ...details(n),
-    ...(n.type === "atomic" || n.type === "final" ? [] : (selfOnly.get(n) ?? []).map((t) => `on ${transitionLabel(t)}`)),
+    ...(n.type === "atomic" || n.type === "final"
+      ? []
+      : (selfOnly.get(n) ?? []).map((t) => `on ${transitionLabel(t)}`)),
   ];
 
   const body = (n: Node, depth: number) => {

@@ -72,7 +72,8 @@ async function main() {
   const prune = () => {
     if (config.attemptRetentionDays === 0) return;
     pruneAttempts(sql, config.attemptRetentionDays).then(
-      (deleted) => deleted > 0 && log("info", "attempt log pruned", { deleted, retention_days: config.attemptRetentionDays }),
+      (deleted) =>
+        deleted > 0 && log("info", "attempt log pruned", { deleted, retention_days: config.attemptRetentionDays }),
       (error) => log("warn", "attempt log pruning failed", { error: String(error) }),
     );
   };
@@ -88,7 +89,9 @@ async function main() {
     // write, and with it the exit, forever. What was not recorded by then is
     // claimed and sent again once its claim runs out.
     setTimeout(() => {
-      log("error", "shutdown overran: exiting with results unrecorded", { waited_ms: config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS });
+      log("error", "shutdown overran: exiting with results unrecorded", {
+        waited_ms: config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS,
+      });
       process.exit(1);
     }, config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS);
     clearInterval(pruneTimer);

@@ -38,7 +38,7 @@ const bad: [string, string][] = [
   ["STATEHOOK_ATTEMPT_RETENTION_DAYS", "-1"],
   ["STATEHOOK_ATTEMPT_RETENTION_DAYS", "a week"],
   ["STATEHOOK_API_TOKEN", "has spaces in the token value"],
-  ["STATEHOOK_API_TOKEN", "quote\"0123456789abcdef"],
+  ["STATEHOOK_API_TOKEN", 'quote"0123456789abcdef'],
 ];
 
 for (const [name, value] of bad) {
@@ -54,13 +54,19 @@ for (const [name, value] of bad) {
 }
 
 test("a bearer-safe token of 16+ characters is accepted", () => {
-  assert.equal(loadConfig({ STATEHOOK_API_TOKEN: "abc.DEF_ghi~jkl+mno/pqr-==" }).apiToken, "abc.DEF_ghi~jkl+mno/pqr-==");
+  assert.equal(
+    loadConfig({ STATEHOOK_API_TOKEN: "abc.DEF_ghi~jkl+mno/pqr-==" }).apiToken,
+    "abc.DEF_ghi~jkl+mno/pqr-==",
+  );
   assert.match(generateApiToken(), /^sht_[A-Za-z0-9_-]{43}$/);
 });
 
 test("the token comes from the environment, else the data dir, else is generated and kept (mode 0600)", async () => {
   const data = join(dir, "tokens");
-  assert.deepEqual(await loadApiToken("from-env-0123456789", data), { token: "from-env-0123456789", source: "environment" });
+  assert.deepEqual(await loadApiToken("from-env-0123456789", data), {
+    token: "from-env-0123456789",
+    source: "environment",
+  });
   const generated = await loadApiToken(undefined, data);
   assert.equal(generated.source, "generated");
   assert.equal((await readFile(join(data, TOKEN_FILE), "utf8")).trim(), generated.token);
@@ -106,7 +112,11 @@ test("the service prints a generated token once, keeps it across a restart, and 
     assert.equal(refused.status, 401);
     assert.equal((await refused.json()).error.code, "unauthorized");
     // The line is written as the answer goes out and reaches us through a pipe: it may trail the answer.
-    const line = await until(() => second.logs.find((l) => l.msg === "request" && l.status === 401), 5000, "the request logged");
+    const line = await until(
+      () => second.logs.find((l) => l.msg === "request" && l.status === 401),
+      5000,
+      "the request logged",
+    );
     assert.equal(line.route, "/admin/api/v1/users/:user_id/webhooks", "the route pattern, not the path with its ids");
     assert.equal(line.method, "GET");
   } finally {

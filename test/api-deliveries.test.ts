@@ -8,7 +8,7 @@ import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
 import { createDelivery } from "./support/dwctl-reference.ts";
 import { pruneAttempts } from "../src/db/retention.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { apiClient, type ApiClient, assertError } from "./support/api-client.ts";
+import { type ApiClient, apiClient, assertError } from "./support/api-client.ts";
 
 let db: TestDatabase;
 let api: ApiClient;
@@ -30,8 +30,11 @@ async function publish(body: Record<string, unknown>) {
   const reply = await api.call("POST", "/admin/api/v1/events", { data: {}, ...body });
   assert.equal(reply.status, 202, reply.text);
   return reply.body as {
-    event_id: string; event_type: string; timestamp: string;
-    deliveries: { id: string; webhook_id: string; status: string }[]; duplicate_webhook_ids: string[];
+    event_id: string;
+    event_type: string;
+    timestamp: string;
+    deliveries: { id: string; webhook_id: string; status: string }[];
+    duplicate_webhook_ids: string[];
   };
 }
 
@@ -74,9 +77,15 @@ test("publish fans out to the user's own webhooks and to platform webhooks, by e
   }
 
   const forBob = await publish({ event_type: "batch.completed", user_id: bob });
-  assert.deepEqual(forBob.deliveries.map((d) => d.webhook_id).sort(), [bobs.id, platformAll.id, platformWanted.id].sort());
+  assert.deepEqual(
+    forBob.deliveries.map((d) => d.webhook_id).sort(),
+    [bobs.id, platformAll.id, platformWanted.id].sort(),
+  );
   const platformOnly = await publish({ event_type: "user.created" });
-  assert.deepEqual(platformOnly.deliveries.map((d) => d.webhook_id).sort(), [platformAll.id, platformUnwanted.id].sort());
+  assert.deepEqual(
+    platformOnly.deliveries.map((d) => d.webhook_id).sort(),
+    [platformAll.id, platformUnwanted.id].sort(),
+  );
   const nobody = await publish({ event_type: "nothing.wants_this", user_id: crypto.randomUUID() });
   assert.deepEqual(nobody.deliveries.map((d) => d.webhook_id), [platformAll.id]);
   await clearPlatformWebhooks();
@@ -91,7 +100,12 @@ test("publish with a resource_id is idempotent per (webhook, event type, resourc
   const resourceId = crypto.randomUUID();
   const first = await publish({ event_type: "batch.completed", user_id: userId, resource_id: resourceId });
   assert.deepEqual(first.deliveries.map((d) => d.webhook_id), [a.id]);
-  const again = await publish({ event_type: "batch.completed", user_id: userId, resource_id: resourceId, data: { x: 1 } });
+  const again = await publish({
+    event_type: "batch.completed",
+    user_id: userId,
+    resource_id: resourceId,
+    data: { x: 1 },
+  });
   assert.deepEqual(again.deliveries, [], "nothing new");
   assert.deepEqual(again.duplicate_webhook_ids, [a.id], "and it says so");
   // A webhook added since gets its delivery; the one that had it does not get a second.
@@ -122,7 +136,12 @@ test("a publish wakes its own dispatcher in process and sends no NOTIFY; a plain
     await publish({ event_type: "batch.completed", user_id: userId });
     await publish({ event_type: "batch.completed", user_id: userId });
     assert.equal(api.queued.count, queuedBefore + 2, "each publish woke the dispatcher in process");
-    await createDelivery(db.sql, { webhookId: w.id, eventId: crypto.randomUUID(), eventType: "batch.completed", payload: {} });
+    await createDelivery(db.sql, {
+      webhookId: w.id,
+      eventId: crypto.randomUUID(),
+      eventType: "batch.completed",
+      payload: {},
+    });
     // Notifications arrive in commit order: once this marker is in, every
     // earlier one is too.
     await db.sql`SELECT pg_notify(${DELIVERY_CHANNEL}, 'marker')`;
@@ -166,7 +185,11 @@ for (const [name, body] of badEvents) {
 
 test("publish refuses malformed JSON and non-JSON bodies", async () => {
   const path = "/admin/api/v1/events";
-  assertError(await api.raw("POST", path, { body: '{"event_type":', headers: { "content-type": "application/json" } }), 400, "invalid_json");
+  assertError(
+    await api.raw("POST", path, { body: '{"event_type":', headers: { "content-type": "application/json" } }),
+    400,
+    "invalid_json",
+  );
   assertError(await api.raw("POST", path, { body: "event_type=a.b", headers: { "content-type": "text/plain" } }), 415);
 });
 
@@ -209,8 +232,18 @@ test("the delivery list is newest first, paginates by cursor without gaps or rep
   assert.equal(exhausted.body.next_cursor, null);
   const first = exhausted.body.data[0];
   assert.deepEqual(Object.keys(first).sort(), [
-    "attempt_count", "created_at", "event_id", "event_type", "id", "last_error", "last_status_code",
-    "next_attempt_at", "resource_id", "status", "updated_at", "webhook_id",
+    "attempt_count",
+    "created_at",
+    "event_id",
+    "event_type",
+    "id",
+    "last_error",
+    "last_status_code",
+    "next_attempt_at",
+    "resource_id",
+    "status",
+    "updated_at",
+    "webhook_id",
   ]);
   const defaults = await api.call("GET", `${hooks(userId)}/${w.id}/deliveries`);
   assert.equal(defaults.body.data.length, 23, "default limit is 50");
@@ -250,7 +283,8 @@ test("a delivery's detail has its payload and its attempt history, oldest first"
     INSERT INTO webhook_delivery_attempts (delivery_id, webhook_id, attempt_number, outcome, status_code, error, duration_ms, response_body, created_at)
     VALUES (${id}, ${w.id}, 1, 'failed', 503, 'HTTP 503', 12, 'busy', now() - interval '1 minute'),
            (${id}, ${w.id}, 2, 'delivered', 200, NULL, 8, 'ok', now())`;
-  await db.sql`UPDATE webhook_deliveries SET status = 'delivered', attempt_count = 2, last_status_code = 200 WHERE id = ${id}`;
+  await db
+    .sql`UPDATE webhook_deliveries SET status = 'delivered', attempt_count = 2, last_status_code = 200 WHERE id = ${id}`;
   const reply = await api.call("GET", `/admin/api/v1/deliveries/${id}`);
   assert.equal(reply.status, 200, reply.text);
   assert.equal(reply.body.id, id);
@@ -259,8 +293,12 @@ test("a delivery's detail has its payload and its attempt history, oldest first"
   assert.equal(reply.body.event_id, event.event_id);
   assert.equal(reply.body.status, "delivered");
   assert.deepEqual(reply.body.payload, { type: "batch.completed", timestamp: event.timestamp, data: { k: "v" } });
-  assert.deepEqual(reply.body.attempts.map((a: { attempt_number: number; outcome: string; status_code: number }) =>
-    [a.attempt_number, a.outcome, a.status_code]), [[1, "failed", 503], [2, "delivered", 200]]);
+  assert.deepEqual(
+    reply.body.attempts.map((
+      a: { attempt_number: number; outcome: string; status_code: number },
+    ) => [a.attempt_number, a.outcome, a.status_code]),
+    [[1, "failed", 503], [2, "delivered", 200]],
+  );
   assert.equal(reply.body.attempts[0].response_body, "busy");
   assert.equal(reply.body.attempts[0].error, "HTTP 503");
   assert.equal(reply.body.attempts[0].duration_ms, 12);
@@ -317,7 +355,9 @@ test("retry refuses pending and delivered deliveries, a disabled webhook, an unk
     const id = await deliveryIn(status, 1);
     const reply = await api.call("POST", `/admin/api/v1/deliveries/${id}/retry`);
     assertError(reply, 409, "not_retryable");
-    const [row] = await db.sql<{ status: string; attempt_count: number }[]>`SELECT status, attempt_count FROM webhook_deliveries WHERE id = ${id}`;
+    const [row] = await db.sql<
+      { status: string; attempt_count: number }[]
+    >`SELECT status, attempt_count FROM webhook_deliveries WHERE id = ${id}`;
     assert.deepEqual({ ...row }, { status, attempt_count: 1 }, "left as it was");
   }
   const disabled = await deliveryIn("exhausted", 7, false);
@@ -335,7 +375,9 @@ test("attempt-log retention deletes only rows older than the window", async () =
     SELECT ${id}, ${w.id}, g, 'failed', now() - make_interval(days => CASE WHEN g <= 7 THEN 40 ELSE 1 END)
     FROM generate_series(1, 10) g`;
   assert.equal(await pruneAttempts(db.sql, 30, 3), 7, "in batches of 3");
-  const [{ left }] = await db.sql<{ left: number }[]>`SELECT count(*)::int AS left FROM webhook_delivery_attempts WHERE delivery_id = ${id}`;
+  const [{ left }] = await db.sql<
+    { left: number }[]
+  >`SELECT count(*)::int AS left FROM webhook_delivery_attempts WHERE delivery_id = ${id}`;
   assert.equal(left, 3);
   assert.equal(await pruneAttempts(db.sql, 30), 0);
 });
@@ -367,13 +409,30 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
   ]);
   for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
     for (const operation of Object.values(item)) {
-      assert.equal(path.startsWith("/admin/api/") ? operation.security?.length : operation.security, path.startsWith("/admin/api/") ? 1 : undefined, path);
+      assert.equal(
+        path.startsWith("/admin/api/") ? operation.security?.length : operation.security,
+        path.startsWith("/admin/api/") ? 1 : undefined,
+        path,
+      );
     }
   }
   assert.deepEqual(doc.components.securitySchemes.bearer, {
-    type: "http", scheme: "bearer", description: doc.components.securitySchemes.bearer.description,
+    type: "http",
+    scheme: "bearer",
+    description: doc.components.securitySchemes.bearer.description,
   });
-  for (const name of ["Webhook", "WebhookWithSecret", "CreateWebhook", "UpdateWebhook", "PublishEvent", "Delivery", "DeliveryDetail", "Error"]) {
+  for (
+    const name of [
+      "Webhook",
+      "WebhookWithSecret",
+      "CreateWebhook",
+      "UpdateWebhook",
+      "PublishEvent",
+      "Delivery",
+      "DeliveryDetail",
+      "Error",
+    ]
+  ) {
     assert.ok(doc.components.schemas[name], name);
   }
   assert.ok(!("secret" in doc.components.schemas.Webhook.properties));
@@ -408,7 +467,9 @@ test("/metrics is Prometheus text with dwctl's series, both outcomes from zero, 
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
     assert.ok(match, `a sample line: ${line}`);
     samples.set(match[1] + (match[2] ?? ""), Number(match[3]));
-    for (const [, label] of (match[2] ?? "").matchAll(/([a-z_]+)="/g)) assert.ok(["outcome", "le"].includes(label), line);
+    for (const [, label] of (match[2] ?? "").matchAll(/([a-z_]+)="/g)) {
+      assert.ok(["outcome", "le"].includes(label), line);
+    }
   }
   assert.equal(samples.get("dwctl_webhook_deliveries_claimed_total"), 0);
   assert.equal(samples.get('dwctl_webhook_deliveries_total{outcome="success"}'), 0);
@@ -416,7 +477,13 @@ test("/metrics is Prometheus text with dwctl's series, both outcomes from zero, 
   const [{ due }] = await db.sql<{ due: number }[]>`
     SELECT count(*)::int AS due FROM webhook_deliveries WHERE status IN ('pending','failed') AND next_attempt_at <= now()`;
   assert.equal(samples.get("dwctl_webhook_deliveries_due"), due);
-  for (const name of ["dwctl_webhook_deliveries_in_flight", "dwctl_webhook_circuit_breaker_trips_total", "dwctl_webhook_deliveries_exhausted_total"]) {
+  for (
+    const name of [
+      "dwctl_webhook_deliveries_in_flight",
+      "dwctl_webhook_circuit_breaker_trips_total",
+      "dwctl_webhook_deliveries_exhausted_total",
+    ]
+  ) {
     assert.ok(samples.has(name), name);
   }
   assert.ok(samples.has("dwctl_webhook_attempt_duration_seconds_count"));

@@ -59,7 +59,10 @@ after(async () => {
 async function call(method: string, path: string, body?: unknown) {
   const response = await fetch(base + path, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -74,7 +77,11 @@ test("create, publish, delivered and signed; then fail until exhausted, retry, d
   assert.equal(created.status, 201, created.text);
   const { id: webhookId, secret } = created.body;
 
-  const published = await call("POST", "/admin/api/v1/events", { event_type: "batch.completed", data: { n: 1 }, user_id: userId });
+  const published = await call("POST", "/admin/api/v1/events", {
+    event_type: "batch.completed",
+    data: { n: 1 },
+    user_id: userId,
+  });
   assert.equal(published.status, 202);
   const [first] = published.body.deliveries;
   const [request] = await receiver.waitFor(1);
@@ -111,7 +118,8 @@ test("create, publish, delivered and signed; then fail until exhausted, retry, d
 
   // /metrics matches: 2 successes and 2 failed attempts; 1 exhausted.
   const text = await (await fetch(`${base}/metrics`)).text();
-  const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1]);
+  const value = (series: string) =>
+    Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1]);
   assert.equal(value('dwctl_webhook_deliveries_total{outcome="success"}'), 2);
   assert.equal(value('dwctl_webhook_deliveries_total{outcome="failure"}'), 2);
   assert.equal(value("dwctl_webhook_deliveries_exhausted_total"), 1);
@@ -135,10 +143,16 @@ test("a webhook the breaker disabled delivers again after PATCH enabled: true, w
   const reenabled = await call("PATCH", webhookPath, { enabled: true });
   assert.equal(reenabled.body.enabled, true);
   assert.equal(reenabled.body.disabled_at, null);
-  const published = await call("POST", "/admin/api/v1/events", { event_type: "batch.completed", data: {}, user_id: userId });
+  const published = await call("POST", "/admin/api/v1/events", {
+    event_type: "batch.completed",
+    data: {},
+    user_id: userId,
+  });
   const id = published.body.deliveries[0].id;
   await until(async () => (await delivery(id)).status === "delivered", 10_000, "delivered after re-enable");
-  const [row] = await db.sql<{ consecutive_failures: number }[]>`SELECT consecutive_failures FROM user_webhooks WHERE id = ${created.body.id}`;
+  const [row] = await db.sql<
+    { consecutive_failures: number }[]
+  >`SELECT consecutive_failures FROM user_webhooks WHERE id = ${created.body.id}`;
   assert.equal(row.consecutive_failures, 0);
 });
 

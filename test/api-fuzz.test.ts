@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { apiClient, type ApiClient } from "./support/api-client.ts";
+import { type ApiClient, apiClient } from "./support/api-client.ts";
 
 let db: TestDatabase;
 let api: ApiClient;
@@ -33,26 +33,54 @@ const RUNS = 150;
 
 /** Percent-encodes any string, unpaired surrogates too (as U+FFFD), where encodeURIComponent would throw. */
 const encodeSegment = (s: string) =>
-  Array.from(new TextEncoder().encode(s), (b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, "0")}`)).join("");
+  Array.from(
+    new TextEncoder().encode(s),
+    (b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b))
+      ? String.fromCharCode(b)
+      : `%${b.toString(16).padStart(2, "0")}`),
+  ).join("");
 
 const anyJson = fc.jsonValue({ maxDepth: 4, stringUnit: "binary" });
-const weirdString = fc.oneof(fc.string({ unit: "binary", maxLength: 40 }), fc.constantFrom("", " ", "\u0000", "\ud800", "a.b", "..", "%00"));
-const idLike = () => fc.oneof(
-  fc.constantFrom(userId, webhookId, deliveryId),
-  fc.uuid(),
-  weirdString.map(encodeSegment),
-  fc.constantFrom("00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "%", "%zz", "..", "."),
+const weirdString = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 40 }),
+  fc.constantFrom("", " ", "\u0000", "\ud800", "a.b", "..", "%00"),
 );
+const idLike = () =>
+  fc.oneof(
+    fc.constantFrom(userId, webhookId, deliveryId),
+    fc.uuid(),
+    weirdString.map(encodeSegment),
+    fc.constantFrom(
+      "00000000-0000-0000-0000-000000000000",
+      "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+      "%",
+      "%zz",
+      "..",
+      ".",
+    ),
+  );
 /** Mostly a well-typed value, sometimes any JSON at all. */
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: anyJson });
 
 const eventTypes = fc.oneof(
-  { weight: 3, arbitrary: fc.oneof(fc.constant(null), fc.array(fc.constantFrom("a.b", "batch.completed"), { minLength: 1, maxLength: 3 })) },
+  {
+    weight: 3,
+    arbitrary: fc.oneof(
+      fc.constant(null),
+      fc.array(fc.constantFrom("a.b", "batch.completed"), { minLength: 1, maxLength: 3 }),
+    ),
+  },
   { weight: 1, arbitrary: fc.array(fc.oneof(fc.constantFrom("a.b", "x"), weirdString), { maxLength: 4 }) },
 );
 const url = fc.oneof(
   { weight: 3, arbitrary: fc.webUrl({ validSchemes: ["https"] }) },
-  { weight: 1, arbitrary: fc.oneof(fc.webUrl(), fc.constantFrom("http://localhost/x", "https://10.0.0.1/", "https://[::1]/", "http://x")) },
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.webUrl(),
+      fc.constantFrom("http://localhost/x", "https://10.0.0.1/", "https://[::1]/", "http://x"),
+    ),
+  },
 );
 const description = fc.oneof(fc.constant(null), fc.string({ maxLength: 20 }), weirdString);
 
@@ -87,8 +115,14 @@ const body = fc.oneof(
 );
 
 const contentType = fc.constantFrom<string | undefined>(
-  "application/json", "application/json", "application/json; charset=utf-8", "application/vnd.api+json",
-  "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", undefined,
+  "application/json",
+  "application/json",
+  "application/json; charset=utf-8",
+  "application/vnd.api+json",
+  "text/plain",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data; boundary=x",
+  undefined,
 );
 
 const query = fc.oneof(
@@ -117,12 +151,20 @@ const routes: [string, (ids: { user: string; webhook: string; delivery: string }
   ["GET", () => "/openapi.json"],
 ];
 
-async function check(method: string, path: string, text: string | undefined, type: string | undefined, withToken = true) {
+async function check(
+  method: string,
+  path: string,
+  text: string | undefined,
+  type: string | undefined,
+  withToken = true,
+) {
   const headers: Record<string, string> = withToken ? { authorization: "Bearer test-token-0123456789abcdef" } : {};
   if (type) headers["content-type"] = type;
   const response = await api.app.request(path, { method, body: method === "GET" ? undefined : text, headers });
   const answer = await response.text();
-  const where = `${method} ${path} ${type} ${JSON.stringify(text)?.slice(0, 200)} → ${response.status} ${answer.slice(0, 200)}`;
+  const where = `${method} ${path} ${type} ${JSON.stringify(text)?.slice(0, 200)} → ${response.status} ${
+    answer.slice(0, 200)
+  }`;
   assert.ok(response.status < 500, where);
   if (response.status >= 400) {
     const parsed = JSON.parse(answer);
@@ -135,7 +177,13 @@ async function check(method: string, path: string, text: string | undefined, typ
 test("random bodies, ids, queries and content types on every route never give a 5xx", async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.constantFrom(...routes), idLike(), idLike(), idLike(), body, contentType, query,
+      fc.constantFrom(...routes),
+      idLike(),
+      idLike(),
+      idLike(),
+      body,
+      contentType,
+      query,
       async ([method, path], user, webhook, delivery, text, type, q) => {
         await check(method, path({ user, webhook, delivery }) + q, text, type);
       },
@@ -146,7 +194,13 @@ test("random bodies, ids, queries and content types on every route never give a 
 
 /** Each route with the bodies aimed at it: mostly its own near-valid shape, sometimes anything. */
 const aimed = fc.constantFrom(...routes).chain(([method, path]) => {
-  const own = path === routes[1][1] ? createBody : path === routes[3][1] ? patchBody : path === routes[7][1] ? eventBody : undefined;
+  const own = path === routes[1][1]
+    ? createBody
+    : path === routes[3][1]
+    ? patchBody
+    : path === routes[7][1]
+    ? eventBody
+    : undefined;
   const text = own
     ? fc.oneof({ weight: 4, arbitrary: own.map((b) => JSON.stringify(b)) }, { weight: 1, arbitrary: body })
     : body;
@@ -174,7 +228,22 @@ test("random bodies with the right ids (so the handlers run) never give a 5xx", 
 });
 
 const segment = fc.oneof(
-  fc.constantFrom("admin", "api", "v1", "users", "webhooks", "deliveries", "events", "retry", "rotate-secret", "docs", "metrics", "", ".", ".."),
+  fc.constantFrom(
+    "admin",
+    "api",
+    "v1",
+    "users",
+    "webhooks",
+    "deliveries",
+    "events",
+    "retry",
+    "rotate-secret",
+    "docs",
+    "metrics",
+    "",
+    ".",
+    "..",
+  ),
   fc.uuid(),
   fc.string({ unit: "binary", maxLength: 12 }).map(encodeSegment),
 );
@@ -184,7 +253,9 @@ test("random paths and methods, with and without the token, never give a 5xx", a
     fc.asyncProperty(
       fc.constantFrom("GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"),
       fc.array(segment, { minLength: 0, maxLength: 8 }),
-      fc.boolean(), body, contentType,
+      fc.boolean(),
+      body,
+      contentType,
       async (method, segments, prefixed, text, type) => {
         const path = (prefixed ? "/admin/api/v1/" : "/") + segments.join("/");
         await check(method, path, text, type, prefixed || segments.length % 2 === 0);
@@ -197,8 +268,15 @@ test("random paths and methods, with and without the token, never give a 5xx", a
 test("without the token, every /admin/api request is a 401, whatever else it carries", async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.constantFrom(...routes.slice(0, 10)), idLike(), body, contentType,
-      fc.oneof(fc.constant(undefined), fc.string({ maxLength: 40 }).map((s) => `Bearer ${s}`), fc.string({ maxLength: 40 })),
+      fc.constantFrom(...routes.slice(0, 10)),
+      idLike(),
+      body,
+      contentType,
+      fc.oneof(
+        fc.constant(undefined),
+        fc.string({ maxLength: 40 }).map((s) => `Bearer ${s}`),
+        fc.string({ maxLength: 40 }),
+      ),
       async ([method, path], id, text, type, authorization) => {
         const headers: Record<string, string> = {};
         if (type) headers["content-type"] = type;
@@ -206,7 +284,9 @@ test("without the token, every /admin/api request is a 401, whatever else it car
         let response: Response;
         try {
           response = await api.app.request(path({ user: id, webhook: id, delivery: id }), {
-            method, body: method === "GET" ? undefined : text, headers,
+            method,
+            body: method === "GET" ? undefined : text,
+            headers,
           });
         } catch (error) {
           // A header value fetch itself refuses never reaches the server.

@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { apiClient, type ApiClient, assertError } from "./support/api-client.ts";
+import { type ApiClient, apiClient, assertError } from "./support/api-client.ts";
 
 let db: TestDatabase;
 let api: ApiClient;
@@ -16,7 +16,18 @@ before(async () => {
 after(async () => await db.close());
 
 const base = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
-const FIELDS = ["created_at", "description", "disabled_at", "enabled", "event_types", "id", "scope", "updated_at", "url", "user_id"];
+const FIELDS = [
+  "created_at",
+  "description",
+  "disabled_at",
+  "enabled",
+  "event_types",
+  "id",
+  "scope",
+  "updated_at",
+  "url",
+  "user_id",
+];
 
 async function create(userId: string, body: Record<string, unknown> = {}) {
   const reply = await api.call("POST", base(userId), { url: "https://hooks.example.com/in", ...body });
@@ -121,7 +132,8 @@ test("patch updates url, event types (null clears), description and enabled", as
 test("patch enabled: true clears disabled_at and the failure counter and tells the dispatcher", async () => {
   const userId = crypto.randomUUID();
   const created = await create(userId);
-  await db.sql`UPDATE user_webhooks SET enabled = false, disabled_at = now(), consecutive_failures = 10 WHERE id = ${created.id}`;
+  await db
+    .sql`UPDATE user_webhooks SET enabled = false, disabled_at = now(), consecutive_failures = 10 WHERE id = ${created.id}`;
   const disabled = await api.call("GET", `${base(userId)}/${created.id}`);
   assert.equal(disabled.body.enabled, false);
   assert.ok(disabled.body.disabled_at);
@@ -130,7 +142,9 @@ test("patch enabled: true clears disabled_at and the failure counter and tells t
   assert.equal(reply.status, 200);
   assert.equal(reply.body.enabled, true);
   assert.equal(reply.body.disabled_at, null);
-  const [row] = await db.sql<{ consecutive_failures: number }[]>`SELECT consecutive_failures FROM user_webhooks WHERE id = ${created.id}`;
+  const [row] = await db.sql<
+    { consecutive_failures: number }[]
+  >`SELECT consecutive_failures FROM user_webhooks WHERE id = ${created.id}`;
   assert.equal(row.consecutive_failures, 0);
   assert.deepEqual(api.reenabled.slice(before), [created.id]);
   await api.call("PATCH", `${base(userId)}/${created.id}`, { enabled: false });
@@ -157,7 +171,9 @@ test("delete returns 204, cascades the deliveries, and a second delete is a 404"
   const reply = await api.call("DELETE", `${base(userId)}/${created.id}`);
   assert.equal(reply.status, 204);
   assert.equal(reply.text, "");
-  const [{ count }] = await db.sql<{ count: number }[]>`SELECT count(*)::int AS count FROM webhook_deliveries WHERE webhook_id = ${created.id}`;
+  const [{ count }] = await db.sql<
+    { count: number }[]
+  >`SELECT count(*)::int AS count FROM webhook_deliveries WHERE webhook_id = ${created.id}`;
   assert.equal(count, 0);
   assertError(await api.call("DELETE", `${base(userId)}/${created.id}`), 404, "not_found");
 });
@@ -178,7 +194,9 @@ test("another user's webhook is a 404 on every route, and is left untouched", as
     assertError(reply, 404, "not_found");
     assert.ok(!reply.text.includes("mine"));
   }
-  const [row] = await db.sql<{ description: string; secret: string }[]>`SELECT description, secret FROM user_webhooks WHERE id = ${created.id}`;
+  const [row] = await db.sql<
+    { description: string; secret: string }[]
+  >`SELECT description, secret FROM user_webhooks WHERE id = ${created.id}`;
   assert.equal(row.description, "mine");
   assert.equal(row.secret, created.secret);
 });
@@ -296,23 +314,31 @@ for (const [name, body] of badPatchBodies) {
   });
 }
 
-const badIds = ["not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g", "00000000000000000000000000000000", "%27%20OR%201%3D1"];
+const badIds = [
+  "not-a-uuid",
+  "123",
+  "00000000-0000-0000-0000-00000000000g",
+  "00000000000000000000000000000000",
+  "%27%20OR%201%3D1",
+];
 
 test("a user_id or webhook_id that is not a UUID is a 400 on every route", async () => {
   const userId = crypto.randomUUID();
   const created = await create(userId);
   let cases = 0;
   for (const bad of badIds) {
-    for (const [method, path, body] of [
-      ["GET", base(bad)],
-      ["POST", base(bad), { url: "https://hooks.example.com/x" }],
-      ["GET", `${base(userId)}/${bad}`],
-      ["GET", `${base(bad)}/${created.id}`],
-      ["PATCH", `${base(userId)}/${bad}`, { description: "x" }],
-      ["DELETE", `${base(userId)}/${bad}`],
-      ["POST", `${base(userId)}/${bad}/rotate-secret`],
-      ["GET", `${base(userId)}/${bad}/deliveries`],
-    ] as [string, string, unknown?][]) {
+    for (
+      const [method, path, body] of [
+        ["GET", base(bad)],
+        ["POST", base(bad), { url: "https://hooks.example.com/x" }],
+        ["GET", `${base(userId)}/${bad}`],
+        ["GET", `${base(bad)}/${created.id}`],
+        ["PATCH", `${base(userId)}/${bad}`, { description: "x" }],
+        ["DELETE", `${base(userId)}/${bad}`],
+        ["POST", `${base(userId)}/${bad}/rotate-secret`],
+        ["GET", `${base(userId)}/${bad}/deliveries`],
+      ] as [string, string, unknown?][]
+    ) {
       const reply = await api.call(method, path, body);
       assertError(reply, 400, "invalid_request");
       assert.match(reply.body.error.message, /must be a UUID/);
@@ -329,15 +355,24 @@ test("malformed JSON is a 400 invalid_json", async () => {
     assertError(reply, 400, "invalid_json");
   }
   const created = await create(userId);
-  const reply = await api.raw("PATCH", `${base(userId)}/${created.id}`, { body: "{]", headers: { "content-type": "application/json" } });
+  const reply = await api.raw("PATCH", `${base(userId)}/${created.id}`, {
+    body: "{]",
+    headers: { "content-type": "application/json" },
+  });
   assertError(reply, 400, "invalid_json");
 });
 
 test("a body that is not JSON is a 415; no body at all is a 400", async () => {
   const userId = crypto.randomUUID();
-  const form = await api.raw("POST", base(userId), { body: "url=https://x", headers: { "content-type": "application/x-www-form-urlencoded" } });
+  const form = await api.raw("POST", base(userId), {
+    body: "url=https://x",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
   assertError(form, 415, "unsupported_media_type");
-  const plain = await api.raw("POST", base(userId), { body: '{"url":"https://hooks.example.com/x"}', headers: { "content-type": "text/plain" } });
+  const plain = await api.raw("POST", base(userId), {
+    body: '{"url":"https://hooks.example.com/x"}',
+    headers: { "content-type": "text/plain" },
+  });
   assertError(plain, 415, "unsupported_media_type");
   assertError(await api.raw("POST", base(userId)), 400, "invalid_request");
 });
@@ -345,9 +380,15 @@ test("a body that is not JSON is a 415; no body at all is a 400", async () => {
 test("a body over the limit is a 413", async () => {
   const small = apiClient(db.sql, { maxBodyBytes: 2048 });
   const userId = crypto.randomUUID();
-  const reply = await small.call("POST", base(userId), { url: "https://hooks.example.com/x", description: "d".repeat(4000) });
+  const reply = await small.call("POST", base(userId), {
+    url: "https://hooks.example.com/x",
+    description: "d".repeat(4000),
+  });
   assertError(reply, 413, "payload_too_large");
-  const big = await api.call("POST", "/admin/api/v1/events", { event_type: "a.b", data: { blob: "x".repeat(1024 * 1024) } });
+  const big = await api.call("POST", "/admin/api/v1/events", {
+    event_type: "a.b",
+    data: { blob: "x".repeat(1024 * 1024) },
+  });
   assertError(big, 413, "payload_too_large");
 });
 

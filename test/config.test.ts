@@ -27,7 +27,10 @@ test("defaults follow the design", () => {
 
 test("private targets are off by default with an external database", () => {
   assert.equal(loadConfig({ DATABASE_URL: "postgres://u:p@db:5432/x" }).allowPrivateTargets, false);
-  assert.equal(loadConfig({ DATABASE_URL: "postgres://u:p@db/x", STATEHOOK_ALLOW_PRIVATE_TARGETS: "yes" }).allowPrivateTargets, true);
+  assert.equal(
+    loadConfig({ DATABASE_URL: "postgres://u:p@db/x", STATEHOOK_ALLOW_PRIVATE_TARGETS: "yes" }).allowPrivateTargets,
+    true,
+  );
 });
 
 test("values are parsed", () => {

@@ -7,8 +7,18 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { createMachine } from "xstate";
 import {
-  END_MARKER, MACHINES, PATHS, START_MARKER, diagramsBlock, expectedFiles, machinesMarkdown, markedBlock,
-  stateNodes, studioJsonText, toMermaid, transitions,
+  diagramsBlock,
+  END_MARKER,
+  expectedFiles,
+  MACHINES,
+  machinesMarkdown,
+  markedBlock,
+  PATHS,
+  START_MARKER,
+  stateNodes,
+  studioJsonText,
+  toMermaid,
+  transitions,
 } from "../scripts/diagrams.ts";
 
 const STALE = "stale: run `npm run diagrams` and commit the result";
@@ -42,9 +52,17 @@ test("docs/machines/*.json match the machines", async () => {
 test("each Studio export loads back into XState with the same states and transitions", () => {
   for (const { name, machine } of MACHINES) {
     const loaded = createMachine(JSON.parse(studioJsonText(machine)));
-    assert.deepEqual(stateNodes(loaded.root).map((n) => `${n.id}:${n.type}`), stateNodes(machine.root).map((n) => `${n.id}:${n.type}`), name);
+    assert.deepEqual(
+      stateNodes(loaded.root).map((n) => `${n.id}:${n.type}`),
+      stateNodes(machine.root).map((n) => `${n.id}:${n.type}`),
+      name,
+    );
     const shape = (m: typeof machine) =>
-      transitions(m).map((t) => `${t.key} -> ${t.targets.map((x) => x.id).join(",")} [${t.guard ?? ""}] ${t.transition.reenter ? "reenter" : ""}`);
+      transitions(m).map((t) =>
+        `${t.key} -> ${t.targets.map((x) => x.id).join(",")} [${t.guard ?? ""}] ${
+          t.transition.reenter ? "reenter" : ""
+        }`
+      );
     assert.deepEqual(shape(loaded), shape(machine), name);
   }
 });

@@ -43,7 +43,9 @@ async function enqueue(webhookId: string, n = 1): Promise<string[]> {
 }
 
 const statuses = async (ids: string[]) =>
-  (await db.sql<{ status: string }[]>`SELECT status FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[])`).map((r) => r.status);
+  (await db.sql<{ status: string }[]>`SELECT status FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[])`).map((r) =>
+    r.status
+  );
 
 const allIn = (wanted: string[]) => async (ids: string[]) => {
   const s = await statuses(ids);
@@ -53,7 +55,9 @@ const allIn = (wanted: string[]) => async (ids: string[]) => {
 /** Runs `body` with a dispatcher and a receiver, and always stops both. */
 async function withDispatcher(
   env: Record<string, string>,
-  body: (ctx: { dispatcher: Dispatcher; receiver: Receiver; metrics: ReturnType<typeof createMetrics> }) => Promise<void>,
+  body: (
+    ctx: { dispatcher: Dispatcher; receiver: Receiver; metrics: ReturnType<typeof createMetrics> },
+  ) => Promise<void>,
 ) {
   const receiver = await startReceiver();
   const metrics = createMetrics();
@@ -125,11 +129,20 @@ test("the breaker trips at the threshold and later deliveries exhaust unsent", a
     assert.equal(receiver.received.length, 3, "only the first three were sent");
     const rows = await db.sql<{ last_error: string }[]>`
       SELECT last_error FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[]) ORDER BY created_at`;
-    assert.deepEqual(rows.map((r) => r.last_error), ["HTTP 503", "HTTP 503", "HTTP 503", ...Array(3).fill("webhook disabled")]);
+    assert.deepEqual(rows.map((r) => r.last_error), [
+      "HTTP 503",
+      "HTTP 503",
+      "HTTP 503",
+      ...Array(3).fill("webhook disabled"),
+    ]);
     const view = await getWebhook(db.sql, webhook.user_id, webhook.id);
     assert.equal(view?.enabled, false);
     assert.ok(view?.disabled_at);
-    await until(async () => (await metrics.registry.metrics()).includes("dwctl_webhook_circuit_breaker_trips_total 1"), 5000, "trip metric");
+    await until(
+      async () => (await metrics.registry.metrics()).includes("dwctl_webhook_circuit_breaker_trips_total 1"),
+      5000,
+      "trip metric",
+    );
 
     // Re-enabled through the repository and told to the running dispatcher:
     // new deliveries are sent again, with no restart.
@@ -163,10 +176,14 @@ test("a row inserted with plain SQL is delivered long before a 60 s poll would f
   await withDispatcher({ STATEHOOK_POLL_INTERVAL_MS: "60000" }, async ({ dispatcher, receiver }) => {
     const { webhook } = await webhookAt(receiver);
     // Let the start-up claim come and go, so that only NOTIFY can wake it now.
-    await until(async () => {
-      const snapshot = dispatcher.actor.getSnapshot();
-      return snapshot.matches({ intake: "idle" }) && !snapshot.context.moreDue;
-    }, 5000, "the dispatcher to go idle");
+    await until(
+      async () => {
+        const snapshot = dispatcher.actor.getSnapshot();
+        return snapshot.matches({ intake: "idle" }) && !snapshot.context.moreDue;
+      },
+      5000,
+      "the dispatcher to go idle",
+    );
     await db.sql`
       INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload)
       VALUES (${webhook.id}, gen_random_uuid(), 'user.created', '{"type":"user.created","timestamp":"t","data":{}}')`;
@@ -260,7 +277,11 @@ test("sends still hanging when the grace period ends are released, not lost; the
   const rows = await db.sql<{ status: string; attempt_count: number; due: boolean }[]>`
     SELECT status, attempt_count, next_attempt_at <= now() AS due FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[])`;
   assert.deepEqual(rows.map((r) => [r.status, r.attempt_count, r.due]), Array(3).fill(["pending", 0, true]));
-  assert.equal(await gauge(metrics, "dwctl_webhook_deliveries_in_flight"), 0, "released claims leave the in-flight gauge");
+  assert.equal(
+    await gauge(metrics, "dwctl_webhook_deliveries_in_flight"),
+    0,
+    "released claims leave the in-flight gauge",
+  );
   await receiver.close();
   await deleteWebhook(db.sql, webhook.user_id, webhook.id);
 });

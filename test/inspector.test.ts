@@ -40,8 +40,11 @@ before(async () => {
   inspector = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise<void>((resolve) => inspector.once("listening", () => resolve()));
   inspectorUrl = `ws://127.0.0.1:${(inspector.address() as AddressInfo).port}`;
-  inspector.on("connection", (socket: { on(event: "message", listener: (data: unknown) => void): void }) =>
-    socket.on("message", (data) => frames.push(String(data))));
+  inspector.on(
+    "connection",
+    (socket: { on(event: "message", listener: (data: unknown) => void): void }) =>
+      socket.on("message", (data) => frames.push(String(data))),
+  );
 });
 after(async () => {
   for (const client of inspector.clients) client.terminate();
@@ -61,25 +64,47 @@ test("the running service streams its actors to a WebSocket inspector, redacted"
     await until(() => inspector.clients.size > 0, 15_000, "the inspector connection");
     const deliveries: DeliveryRow[] = [];
     for (const webhook of [ok.webhook, ok.webhook, failing.webhook]) {
-      deliveries.push(await createDelivery(db.sql, {
-        webhookId: webhook.id, eventId: crypto.randomUUID(), eventType: "batch.completed",
-        payload: { type: "batch.completed", timestamp: new Date().toISOString(), data: { marker, note: "whsec_not_a_real_one" } },
-      }));
+      deliveries.push(
+        await createDelivery(db.sql, {
+          webhookId: webhook.id,
+          eventId: crypto.randomUUID(),
+          eventType: "batch.completed",
+          payload: {
+            type: "batch.completed",
+            timestamp: new Date().toISOString(),
+            data: { marker, note: "whsec_not_a_real_one" },
+          },
+        }),
+      );
     }
     await receiver.waitFor(3);
     const final = (d: { id: string }) =>
-      parse().some((e) => e.type === "@xstate.snapshot" && e.sessionId === sessionOfDelivery(d.id) && e.snapshot?.status === "done");
+      parse().some((e) =>
+        e.type === "@xstate.snapshot" && e.sessionId === sessionOfDelivery(d.id) && e.snapshot?.status === "done"
+      );
     await until(() => deliveries.every(final), 15_000, "each delivery actor's final snapshot");
-    await until(() => parse().some((e) => e.type === "@xstate.snapshot" && e.sessionId === sessionOf("dispatcher") &&
-      JSON.stringify(e.snapshot?.value).includes('"writer":"idle"') && (e.snapshot?.context?.results as { count?: number } | undefined)?.count === 0 &&
-      e.event?.type === "xstate.done.actor.record"), 15_000, "the results written");
+    await until(
+      () =>
+        parse().some((e) =>
+          e.type === "@xstate.snapshot" && e.sessionId === sessionOf("dispatcher") &&
+          JSON.stringify(e.snapshot?.value).includes('"writer":"idle"') &&
+          (e.snapshot?.context?.results as { count?: number } | undefined)?.count === 0 &&
+          e.event?.type === "xstate.done.actor.record"
+        ),
+      15_000,
+      "the results written",
+    );
 
     const events = parse();
     const names = new Map(events.filter((e) => e.type === "@xstate.actor").map((e) => [e.sessionId, e.name]));
     const values = (name: string) =>
-      events.filter((e) => e.type === "@xstate.snapshot" && names.get(e.sessionId) === name).map((e) => JSON.stringify(e.snapshot?.value));
+      events.filter((e) => e.type === "@xstate.snapshot" && names.get(e.sessionId) === name).map((e) =>
+        JSON.stringify(e.snapshot?.value)
+      );
     const deliveryValues = (id: string) =>
-      events.filter((e) => e.type === "@xstate.snapshot" && e.sessionId === sessionOfDelivery(id)).map((e) => JSON.stringify(e.snapshot?.value));
+      events.filter((e) => e.type === "@xstate.snapshot" && e.sessionId === sessionOfDelivery(id)).map((e) =>
+        JSON.stringify(e.snapshot?.value)
+      );
 
     // The tree: the dispatcher at the root, readable ids below it.
     const root = events.find((e) => e.type === "@xstate.actor" && e.name === "dispatcher");
@@ -95,18 +120,28 @@ test("the running service streams its actors to a WebSocket inspector, redacted"
     for (const d of deliveries) {
       const actor = events.find((e) => e.type === "@xstate.actor" && e.name === `delivery:${d.id}`);
       assert.ok(actor, `the actor delivering ${d.id} is announced as delivery:${d.id}`);
-      assert.equal(actor.sessionId, sessionOfDelivery(d.id), `delivery:${d.id} is the actor whose context carries row ${d.id}`);
+      assert.equal(
+        actor.sessionId,
+        sessionOfDelivery(d.id),
+        `delivery:${d.id} is the actor whose context carries row ${d.id}`,
+      );
       assert.equal(actor.parentId, pool.sessionId);
     }
 
     // State changes arrive for each kind of actor.
     const dispatcherValues = values("dispatcher");
-    assert.ok(dispatcherValues.some((v) => v.includes('"claiming"')), `dispatcher claims: ${dispatcherValues.join(" ")}`);
+    assert.ok(
+      dispatcherValues.some((v) => v.includes('"claiming"')),
+      `dispatcher claims: ${dispatcherValues.join(" ")}`,
+    );
     assert.ok(dispatcherValues.some((v) => v.includes('"flushing"')), "dispatcher writes results");
     assert.deepEqual([...new Set(deliveryValues(deliveries[0].id))], ['"claimed"', '"sending"', '"delivered"']);
     assert.deepEqual([...new Set(deliveryValues(deliveries[2].id))], ['"claimed"', '"sending"', '"failed"']);
     assert.ok(values(`webhook:${failing.webhook.id}`).includes('"closed"'), "the webhook actor's state is streamed");
-    assert.ok(events.some((e) => e.type === "@xstate.event" && e.event?.type === "SYNC"), "events between actors are streamed");
+    assert.ok(
+      events.some((e) => e.type === "@xstate.event" && e.event?.type === "SYNC"),
+      "events between actors are streamed",
+    );
 
     // Nothing secret or private left the process.
     const stream = frames.join("\n");
@@ -132,8 +167,10 @@ function parse(): Inspected[] {
 
 /** The session of the delivery actor that carried this row, found by the row in its context (not by its name). */
 function sessionOfDelivery(deliveryId: string): string | undefined {
-  return parse().find((e) => e.type === "@xstate.snapshot" &&
-    (e.snapshot?.context as { delivery?: { id?: string } } | undefined)?.delivery?.id === deliveryId)?.sessionId;
+  return parse().find((e) =>
+    e.type === "@xstate.snapshot" &&
+    (e.snapshot?.context as { delivery?: { id?: string } } | undefined)?.delivery?.id === deliveryId
+  )?.sessionId;
 }
 
 function sessionOf(name: string): string | undefined {
@@ -147,7 +184,11 @@ test("redact withholds payloads, bodies, header values and secret-shaped strings
       value: "sending",
       context: {
         delivery: { id: "d1", payload: '{"data":{"card":"4111"}}', url: "https://x.example/hook" },
-        request: { url: "https://x.example/hook", headers: { "webhook-id": "e1", "webhook-signature": "v1,abc=" }, body: '{"data":1}' },
+        request: {
+          url: "https://x.example/hook",
+          headers: { "webhook-id": "e1", "webhook-signature": "v1,abc=" },
+          body: '{"data":1}',
+        },
         outcome: { status: "failed", responseBody: "echo: 4111", error: "HTTP 500", statusCode: 500 },
         note: "rotated to whsec_c2VjcmV0",
         nothing: null,
@@ -161,7 +202,11 @@ test("redact withholds payloads, bodies, header values and secret-shaped strings
       value: "sending",
       context: {
         delivery: { id: "d1", payload: "[redacted]", url: "https://x.example/hook" },
-        request: { url: "https://x.example/hook", headers: { "webhook-id": "[redacted]", "webhook-signature": "[redacted]" }, body: "[redacted]" },
+        request: {
+          url: "https://x.example/hook",
+          headers: { "webhook-id": "[redacted]", "webhook-signature": "[redacted]" },
+          body: "[redacted]",
+        },
         outcome: { status: "failed", responseBody: "[redacted]", error: "HTTP 500", statusCode: 500 },
         note: "[redacted]",
         nothing: null,

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createActor, getNextTransitions, toPromise, transition } from "xstate";
-import { type ClaimedDelivery, type DeliveryOutcome, deliveryMachine } from "../machines/delivery.ts";
+import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome } from "../machines/delivery.ts";
 import { withEffects } from "../src/send/delivery-effects.ts";
 
 const RUNS = 300;
@@ -22,13 +22,30 @@ type Attempt =
   | { kind: "error"; error: string };
 
 const describeAttempt = (a: Attempt) =>
-  a.kind === "signThrows" ? "sign throws" : a.kind === "sendThrows" ? "send throws"
-  : a.kind === "response" ? `HTTP ${a.statusCode}` : `send error "${a.error}"`;
+  a.kind === "signThrows"
+    ? "sign throws"
+    : a.kind === "sendThrows"
+    ? "send throws"
+    : a.kind === "response"
+    ? `HTTP ${a.statusCode}`
+    : `send error "${a.error}"`;
 
 const attemptArb: fc.Arbitrary<Attempt> = fc.oneof(
-  { weight: 4, arbitrary: fc.integer({ min: 100, max: 599 }).map((statusCode) => ({ kind: "response" as const, statusCode })) },
-  { weight: 3, arbitrary: fc.constantFrom(200, 204, 299).map((statusCode) => ({ kind: "response" as const, statusCode })) },
-  { weight: 1, arbitrary: fc.constantFrom("connection refused", "timeout after 30s").map((error) => ({ kind: "error" as const, error })) },
+  {
+    weight: 4,
+    arbitrary: fc.integer({ min: 100, max: 599 }).map((statusCode) => ({ kind: "response" as const, statusCode })),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(200, 204, 299).map((statusCode) => ({ kind: "response" as const, statusCode })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("connection refused", "timeout after 30s").map((error) => ({
+      kind: "error" as const,
+      error,
+    })),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "signThrows" as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: "sendThrows" as const }) },
 );
@@ -71,7 +88,12 @@ async function runAttempt(delivery: ClaimedDelivery, schedule: number[], attempt
 // ---------------------------------------------------------------------------
 // The model: one row and its webhook, as the database would hold them.
 
-type Model = { attempts: number; status: "pending" | "failed" | "delivered" | "exhausted"; enabled: boolean; exists: boolean };
+type Model = {
+  attempts: number;
+  status: "pending" | "failed" | "delivered" | "exhausted";
+  enabled: boolean;
+  exists: boolean;
+};
 const initialModel = (attempts: number): Model => ({ attempts, status: "pending", enabled: true, exists: true });
 type Real = { schedule: number[]; row: ClaimedDelivery; history: string[] };
 type Command = fc.AsyncCommand<Model, Real>;
@@ -115,7 +137,9 @@ class Claim implements Command {
       }
     }
     // A thrown effect is recorded with its message (it travels in SIGN.FAILED, or as SENT's error result).
-    if (output.attempted && this.attempt.kind === "signThrows") assert.equal(output.error, "secret is not valid base64");
+    if (output.attempted && this.attempt.kind === "signThrows") {
+      assert.equal(output.error, "secret is not valid base64");
+    }
     if (output.attempted && this.attempt.kind === "sendThrows") assert.equal(output.error, "sender bug");
     if (output.status === "delivered") {
       assert.ok(is2xx(this.attempt), "delivered only after a 2xx");
@@ -184,9 +208,16 @@ test("delivery: across retries, exactly one final state per attempt; exhausted i
         // A row may have been tried before (by dwctl, or an older schedule): start anywhere below L.
         const attemptCount = Math.min(startAttempts, schedule.length - 1);
         const row: ClaimedDelivery = {
-          id: "d1", webhookId: "w1", eventId: "e1", eventType: "batch.completed",
+          id: "d1",
+          webhookId: "w1",
+          eventId: "e1",
+          eventType: "batch.completed",
           payload: '{"type":"batch.completed","timestamp":"2026-01-01T00:00:00Z","data":{}}',
-          attemptCount, url: "https://receiver.example/hook", webhookEnabled: true, consecutiveFailures: 0, webhookVersion: 1,
+          attemptCount,
+          url: "https://receiver.example/hook",
+          webhookEnabled: true,
+          consecutiveFailures: 0,
+          webhookVersion: 1,
         };
         await fc.asyncModelRun(
           () => ({ model: initialModel(attemptCount), real: { schedule, row, history: [] } }),
@@ -200,24 +231,39 @@ test("delivery: across retries, exactly one final state per attempt; exhausted i
 
 test("delivery: a final state is inert: nothing leads out of it, whatever event arrives", async () => {
   await fc.assert(
-    fc.asyncProperty(scheduleArb, fc.nat(10), attemptArb, fc.boolean(), fc.array(fc.constantFrom(...KNOWN_EVENTS), { maxLength: 6 }), async (schedule, attemptCount, attempt, enabled, late) => {
-      const row: ClaimedDelivery = {
-        id: "d1", webhookId: "w1", eventId: "e1", eventType: "t", payload: "{}", attemptCount,
-        url: "https://receiver.example/hook", webhookEnabled: enabled, consecutiveFailures: 0, webhookVersion: 1,
-      };
-      const { actor, snapshot } = await runAttempt(row, schedule, attempt, { sign: 0, send: 0 });
-      assert.deepEqual(getNextTransitions(snapshot), []);
-      // Late results (a send that finished after a timeout, say) reach a stopped actor and change nothing.
-      for (const event of late) actor.send(event as never);
-      assert.equal(actor.getSnapshot(), snapshot);
-      // And the pure definition agrees for every event: same state, nothing to do.
-      for (const event of KNOWN_EVENTS) {
-        const [next, actions] = transition(deliveryMachine, snapshot, event as never);
-        assert.equal(next.value, snapshot.value);
-        assert.equal(next.status, "done");
-        assert.deepEqual(actions, []);
-      }
-    }),
+    fc.asyncProperty(
+      scheduleArb,
+      fc.nat(10),
+      attemptArb,
+      fc.boolean(),
+      fc.array(fc.constantFrom(...KNOWN_EVENTS), { maxLength: 6 }),
+      async (schedule, attemptCount, attempt, enabled, late) => {
+        const row: ClaimedDelivery = {
+          id: "d1",
+          webhookId: "w1",
+          eventId: "e1",
+          eventType: "t",
+          payload: "{}",
+          attemptCount,
+          url: "https://receiver.example/hook",
+          webhookEnabled: enabled,
+          consecutiveFailures: 0,
+          webhookVersion: 1,
+        };
+        const { actor, snapshot } = await runAttempt(row, schedule, attempt, { sign: 0, send: 0 });
+        assert.deepEqual(getNextTransitions(snapshot), []);
+        // Late results (a send that finished after a timeout, say) reach a stopped actor and change nothing.
+        for (const event of late) actor.send(event as never);
+        assert.equal(actor.getSnapshot(), snapshot);
+        // And the pure definition agrees for every event: same state, nothing to do.
+        for (const event of KNOWN_EVENTS) {
+          const [next, actions] = transition(deliveryMachine, snapshot, event as never);
+          assert.equal(next.value, snapshot.value);
+          assert.equal(next.status, "done");
+          assert.deepEqual(actions, []);
+        }
+      },
+    ),
     { numRuns: RUNS },
   );
 });

@@ -18,8 +18,15 @@ type Command = fc.AsyncCommand<Model, World, false>;
 function invariants(w: World, after: string) {
   const { context } = w.actor.getSnapshot();
   const cap = w.settings.maxInFlight;
-  assert.ok(context.inFlight >= 0 && context.inFlight <= cap, `after ${after}: in-flight ${context.inFlight} exceeds the cap ${cap}`);
-  assert.equal(w.activeDeliveries(), context.inFlight, `after ${after}: in-flight count and live delivery actors differ`);
+  assert.ok(
+    context.inFlight >= 0 && context.inFlight <= cap,
+    `after ${after}: in-flight ${context.inFlight} exceeds the cap ${cap}`,
+  );
+  assert.equal(
+    w.activeDeliveries(),
+    context.inFlight,
+    `after ${after}: in-flight count and live delivery actors differ`,
+  );
   assert.ok(w.sends.length <= cap, `after ${after}: ${w.sends.length} sends at once`);
   for (const claim of w.claims) {
     assert.ok(claim.limit >= 1 && claim.limit <= w.settings.batchSize, `claim asked for ${claim.limit} rows`);
@@ -44,15 +51,27 @@ const wake = step("wake", () => true, (w) => w.actor.send({ type: "WAKE" }));
 const stop = step("stop", (w) => !w.stopSent, (w) => w.stop());
 const reenable = step("re-enable w1", () => true, (w) => w.actor.send({ type: "WEBHOOK.REENABLED", webhookId: "w1" }));
 const claimReturns = (n: number, disabledEvery: number) =>
-  step(`claim returns ${n} row(s)${disabledEvery ? ", alternate ones for a disabled webhook" : ""}`, (w) => !!w.openClaim(), (w) => {
-    w.answerClaim(n, (i) => ({ webhookId: i % 2 ? "w2" : "w1", webhookEnabled: !(disabledEvery && i % disabledEvery === 0) }));
-  });
+  step(
+    `claim returns ${n} row(s)${disabledEvery ? ", alternate ones for a disabled webhook" : ""}`,
+    (w) => !!w.openClaim(),
+    (w) => {
+      w.answerClaim(
+        n,
+        (i) => ({ webhookId: i % 2 ? "w2" : "w1", webhookEnabled: !(disabledEvery && i % disabledEvery === 0) }),
+      );
+    },
+  );
 const claimFails = step("claim fails", (w) => !!w.openClaim(), (w) => w.failClaim());
 const finish = (status: number | null, which: number) =>
-  step(`send #${which} finishes: ${status === null ? "delivery actor crashes" : `HTTP ${status}`}`, (w) => w.sends.length > 0, (w) => {
-    w.finishSend(status, w.sends[which % w.sends.length].deliveryId);
-  });
-const record = (ok: boolean) => step(`result write ${ok ? "succeeds" : "fails"}`, (w) => !!w.openRecord(), (w) => w.answerRecord(ok));
+  step(
+    `send #${which} finishes: ${status === null ? "delivery actor crashes" : `HTTP ${status}`}`,
+    (w) => w.sends.length > 0,
+    (w) => {
+      w.finishSend(status, w.sends[which % w.sends.length].deliveryId);
+    },
+  );
+const record = (ok: boolean) =>
+  step(`result write ${ok ? "succeeds" : "fails"}`, (w) => !!w.openRecord(), (w) => w.answerRecord(ok));
 const tick = (ms: number) => step(`${ms} ms pass`, () => true, (w) => w.clock.increment(ms));
 
 const commands = fc.commands<Model, World, false>([
@@ -66,7 +85,8 @@ const commands = fc.commands<Model, World, false>([
   fc.tuple(fc.constantFrom<number | null>(200, 500), fc.nat(3)).map(([s, i]) => finish(s, i)),
   fc.boolean().map(record),
   fc.constant(record(true)),
-  fc.constantFrom(SETTINGS.pollIntervalMs, SETTINGS.writeRetryMs, SETTINGS.shutdownGraceMs, SETTINGS.webhookIdleMs, 100).map(tick),
+  fc.constantFrom(SETTINGS.pollIntervalMs, SETTINGS.writeRetryMs, SETTINGS.shutdownGraceMs, SETTINGS.webhookIdleMs, 100)
+    .map(tick),
 ], { maxCommands: 40 });
 
 /**
@@ -94,7 +114,12 @@ function ledger(w: World) {
   return {
     outcomes: written.flatMap((r) => r.batch.outcomes.map((o) => o.deliveryId)),
     released: written.flatMap((r) => r.batch.released.map((x) => x.deliveryId)),
-    offered: new Set(w.records.flatMap((r) => [...r.batch.outcomes.map((o) => o.deliveryId), ...r.batch.released.map((x) => x.deliveryId)])),
+    offered: new Set(
+      w.records.flatMap((r) => [
+        ...r.batch.outcomes.map((o) => o.deliveryId),
+        ...r.batch.released.map((x) => x.deliveryId),
+      ]),
+    ),
   };
 }
 

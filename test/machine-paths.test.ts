@@ -13,11 +13,21 @@ import type { AddressInfo } from "node:net";
 import { createServer } from "node:http";
 import { getAdjacencyMap, getShortestPaths } from "@xstate/graph";
 import {
-  type AnyActorLogic, type AnyEventObject, type AnyMachineSnapshot, type AnyStateMachine, createActor, type InspectionEvent,
+  type AnyActorLogic,
+  type AnyEventObject,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  createActor,
+  type InspectionEvent,
   toPromise,
 } from "xstate";
 import {
-  type ClaimedDelivery, type DeliveryInput, type DeliveryOutcome, deliveryMachine, type SendResult, type SignedRequest,
+  type ClaimedDelivery,
+  type DeliveryInput,
+  deliveryMachine,
+  type DeliveryOutcome,
+  type SendResult,
+  type SignedRequest,
 } from "../machines/delivery.ts";
 import type { Release } from "../machines/delivery-pool.ts";
 import { dispatcherMachine, inFinishOrder } from "../machines/dispatcher.ts";
@@ -59,7 +69,11 @@ after(async () => {
 // ---------------------------------------------------------------------------
 // Paths and coverage, machine-independent
 
-type Path = { label: string; initial: AnyMachineSnapshot; steps: { event: AnyEventObject; state: AnyMachineSnapshot }[] };
+type Path = {
+  label: string;
+  initial: AnyMachineSnapshot;
+  steps: { event: AnyEventObject; state: AnyMachineSnapshot }[];
+};
 
 type Traversal = {
   input?: unknown;
@@ -75,7 +89,8 @@ const describeEvent = (e: AnyEventObject) => e.type.replace(/^xstate\./, "");
  * a prefix of another are dropped: running the longer one runs them too.
  */
 function coveringPaths(machine: AnyStateMachine, logic: AnyActorLogic, t: Traversal, label: string): Path[] {
-  const serialize = t.serializeState ?? ((s: AnyMachineSnapshot) => JSON.stringify({ value: s.value, context: s.context }));
+  const serialize = t.serializeState ??
+    ((s: AnyMachineSnapshot) => JSON.stringify({ value: s.value, context: s.context }));
   const options = { input: t.input, events: t.events, serializeState: serialize } as never;
   const toState = new Map<string, Path>();
   for (const p of getShortestPaths(logic, options)) {
@@ -84,7 +99,10 @@ function coveringPaths(machine: AnyStateMachine, logic: AnyActorLogic, t: Traver
   }
   // Per transition definition, the shortest path whose last event takes it.
   const toTransition = new Map<string, Path>();
-  const adjacency = getAdjacencyMap(logic, options) as unknown as Record<string, { transitions: Record<string, { event: AnyEventObject; state: AnyMachineSnapshot }> }>;
+  const adjacency = getAdjacencyMap(logic, options) as unknown as Record<
+    string,
+    { transitions: Record<string, { event: AnyEventObject; state: AnyMachineSnapshot }> }
+  >;
   for (const [from, { transitions: edges }] of Object.entries(adjacency)) {
     const head = toState.get(from);
     if (!head) continue;
@@ -101,7 +119,9 @@ function coveringPaths(machine: AnyStateMachine, logic: AnyActorLogic, t: Traver
   const paths = [...toState.values(), ...toTransition.values()];
   const sig = (p: Path) => p.steps.map((s) => JSON.stringify(s.event)).join(" ");
   const unique = [...new Map(paths.map((p) => [sig(p), p])).values()];
-  return unique.filter((p) => !unique.some((q) => q !== p && q.steps.length > p.steps.length && sig(q).startsWith(sig(p))));
+  return unique.filter((p) =>
+    !unique.some((q) => q !== p && q.steps.length > p.steps.length && sig(q).startsWith(sig(p)))
+  );
 }
 
 /** What runs of a machine took: transition keys and state node ids, from XState's own inspection. */
@@ -138,7 +158,10 @@ class Coverage {
 
 /** The macrosteps an actor took after start, as "event → state" lines, to compare with a path. */
 function trace(path: Path, show: (s: AnyMachineSnapshot) => unknown = (s) => s.value): string[] {
-  return [`start → ${JSON.stringify(show(path.initial))}`, ...path.steps.map((s) => `${describeEvent(s.event)} → ${JSON.stringify(show(s.state))}`)];
+  return [
+    `start → ${JSON.stringify(show(path.initial))}`,
+    ...path.steps.map((s) => `${describeEvent(s.event)} → ${JSON.stringify(show(s.state))}`),
+  ];
 }
 
 // ---------------------------------------------------------------------------
@@ -146,7 +169,12 @@ function trace(path: Path, show: (s: AnyMachineSnapshot) => unknown = (s) => s.v
 
 const SCHEDULE = [0, 60, 300];
 const REQUEST: SignedRequest = { url: "https://receiver.example/hook", headers: {}, body: "{}" };
-const response = (statusCode: number): SendResult => ({ kind: "response", statusCode, responseBody: "ok", durationMs: 1 });
+const response = (statusCode: number): SendResult => ({
+  kind: "response",
+  statusCode,
+  responseBody: "ok",
+  durationMs: 1,
+});
 
 // What the effects answer: SIGNED or SIGN.FAILED from signing, SENT from
 // sending (a sender that throws, a bug, is answered by the edge as an error
@@ -175,8 +203,16 @@ const VARIANTS: Variant[] = [
 ];
 
 const modelDelivery = (v: Variant): ClaimedDelivery => ({
-  id: "d", webhookId: "w", eventId: "e", eventType: "batch.completed", payload: "{}", attemptCount: v.attemptCount,
-  url: REQUEST.url, webhookEnabled: v.enabled, consecutiveFailures: 0, webhookVersion: 1,
+  id: "d",
+  webhookId: "w",
+  eventId: "e",
+  eventType: "batch.completed",
+  payload: "{}",
+  attemptCount: v.attemptCount,
+  url: REQUEST.url,
+  webhookEnabled: v.enabled,
+  consecutiveFailures: 0,
+  webhookVersion: 1,
 });
 
 /** Makes the world produce the path's events: receiver status, a broken secret, a refused port, a throwing sender. */
@@ -194,11 +230,14 @@ async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage)
   }
   const marker = crypto.randomUUID();
   const created = await createDelivery(db.sql, {
-    webhookId: webhook.id, eventId: crypto.randomUUID(), eventType: "batch.completed",
+    webhookId: webhook.id,
+    eventId: crypto.randomUUID(),
+    eventType: "batch.completed",
     payload: { type: "batch.completed", timestamp: new Date().toISOString(), data: { marker } },
   });
   if (variant.attemptCount > 0) {
-    await db.sql`UPDATE webhook_deliveries SET status = 'failed', attempt_count = ${variant.attemptCount} WHERE id = ${created.id}`;
+    await db
+      .sql`UPDATE webhook_deliveries SET status = 'failed', attempt_count = ${variant.attemptCount} WHERE id = ${created.id}`;
   }
 
   // Claimed and signed the way src/start/dispatcher-actor.ts does it.
@@ -227,7 +266,11 @@ async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage)
       coverage.observer(e);
       if (e.type === "@xstate.snapshot" && e.actorRef === actor) {
         const s = e.snapshot as AnyMachineSnapshot;
-        seen.push(e.event.type === "xstate.init" ? `start → ${JSON.stringify(s.value)}` : `${describeEvent(e.event)} → ${JSON.stringify(s.value)}`);
+        seen.push(
+          e.event.type === "xstate.init"
+            ? `start → ${JSON.stringify(s.value)}`
+            : `${describeEvent(e.event)} → ${JSON.stringify(s.value)}`,
+        );
       }
     },
   });
@@ -243,7 +286,9 @@ async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage)
 
   // Recorded the way the dispatcher records it; the row must now say what the model said.
   await recordOutcomes(db.sql, { outcomes: [output], released: [] }, 10);
-  const [after] = await db.sql<{ status: string; attempt_count: number; last_status_code: number | null; due_in: number; attempts: number }[]>`
+  const [after] = await db.sql<
+    { status: string; attempt_count: number; last_status_code: number | null; due_in: number; attempts: number }[]
+  >`
     SELECT d.status, d.attempt_count, d.last_status_code,
       extract(epoch FROM d.next_attempt_at - now())::float8 AS due_in,
       (SELECT count(*)::int FROM webhook_delivery_attempts a WHERE a.delivery_id = d.id) AS attempts
@@ -252,7 +297,9 @@ async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage)
   assert.equal(after.attempt_count, variant.attemptCount + (modelOutcome.attempted ? 1 : 0));
   assert.equal(after.attempts, modelOutcome.attempted ? 1 : 0, "one attempt-log row per attempt");
   if (modelOutcome.attempted) assert.equal(after.last_status_code, modelOutcome.statusCode);
-  if (modelOutcome.status === "failed") assert.ok(Math.abs(after.due_in - modelOutcome.retryDelaySecs!) < 5, "due again after the retry delay");
+  if (modelOutcome.status === "failed") {
+    assert.ok(Math.abs(after.due_in - modelOutcome.retryDelaySecs!) < 5, "due again after the retry delay");
+  }
   // The payload went out signed, byte for byte, when the path sent it.
   if (sendResult?.kind === "response") {
     const got = receiver.received.find((r) => r.body.includes(marker));
@@ -266,7 +313,9 @@ test("delivery: a real run along the shortest path to every state and transition
   let runs = 0;
   for (const variant of VARIANTS) {
     const input: DeliveryInput = { delivery: modelDelivery(variant), schedule: SCHEDULE };
-    for (const path of coveringPaths(deliveryMachine, deliveryMachine, { input, events: deliveryEvents }, variant.name)) {
+    for (
+      const path of coveringPaths(deliveryMachine, deliveryMachine, { input, events: deliveryEvents }, variant.name)
+    ) {
       await runDeliveryPath(path, variant, coverage);
       runs++;
     }
@@ -301,19 +350,25 @@ const webhookState = (s: AnyMachineSnapshot) => JSON.stringify([s.value, s.conte
 async function deliverOnce(webhookId: string, secret: string, status: number) {
   await db.sql`UPDATE user_webhooks SET url = ${`${receiver.url}/status/${status}`} WHERE id = ${webhookId}`;
   const created = await createDelivery(db.sql, {
-    webhookId, eventId: crypto.randomUUID(), eventType: "batch.completed",
+    webhookId,
+    eventId: crypto.randomUUID(),
+    eventType: "batch.completed",
     payload: { type: "batch.completed", timestamp: new Date().toISOString(), data: {} },
   });
   const row = (await claimDue(db.sql, 1000, 300)).find((r) => r.id === created.id)!;
   const { secret: _s, ...delivery } = row;
   const send = createSender({ timeoutMs: 5000, allowPrivateTargets: true });
-  const actor = createActor(withEffects({
-    sign: async (input) => ({
-      url: input.url!, body: input.payload,
-      headers: await webhookHeaders(secret, input.eventId, Math.floor(Date.now() / 1000), input.payload),
+  const actor = createActor(
+    withEffects({
+      sign: async (input) => ({
+        url: input.url!,
+        body: input.payload,
+        headers: await webhookHeaders(secret, input.eventId, Math.floor(Date.now() / 1000), input.payload),
+      }),
+      send: (request) => send(request, new AbortController().signal),
     }),
-    send: (request) => send(request, new AbortController().signal),
-  }), { input: { delivery, schedule: SCHEDULE } });
+    { input: { delivery, schedule: SCHEDULE } },
+  );
   actor.start();
   const outcome = await toPromise(actor);
   await recordOutcomes(db.sql, { outcomes: [outcome], released: [] }, THRESHOLD);
@@ -323,7 +378,11 @@ async function deliverOnce(webhookId: string, secret: string, status: number) {
 test("webhook: the shortest path to every state and transition, done to a real row, keeps machine and database in step", async () => {
   const coverage = new Coverage("webhook", webhookMachine);
   const input = { webhookId: "w", threshold: THRESHOLD };
-  const paths = coveringPaths(webhookMachine, webhookMachine, { input, events: webhookEvents, serializeState: webhookState }, "webhook");
+  const paths = coveringPaths(webhookMachine, webhookMachine, {
+    input,
+    events: webhookEvents,
+    serializeState: webhookState,
+  }, "webhook");
   for (const path of paths) {
     const userId = crypto.randomUUID();
     const { webhook, secret } = await createWebhook(db.sql, { userId, url: `${receiver.url}/status/200` });
@@ -352,12 +411,25 @@ test("webhook: the shortest path to every state and transition, done to a real r
             disabled_at = CASE WHEN ${event.enabled} THEN NULL ELSE coalesce(disabled_at, now()) END
           WHERE id = ${webhook.id}
           RETURNING consecutive_failures, enabled, (extract(epoch FROM updated_at) * 1000000)::bigint::text AS version`;
-        sent = { type: "SYNC", consecutiveFailures: r.consecutive_failures, enabled: r.enabled, version: Number(r.version) };
+        sent = {
+          type: "SYNC",
+          consecutiveFailures: r.consecutive_failures,
+          enabled: r.enabled,
+          version: Number(r.version),
+        };
       }
       collecting = true;
       actor.send(sent as never);
       collecting = false;
-      done.push(`${describeEvent(event)}${event.type === "SYNC" ? `(${event.consecutiveFailures}, ${event.enabled ? "enabled" : "disabled"}${event.version === 0 ? ", stale" : ""})` : ""}`);
+      done.push(
+        `${describeEvent(event)}${
+          event.type === "SYNC"
+            ? `(${event.consecutiveFailures}, ${event.enabled ? "enabled" : "disabled"}${
+              event.version === 0 ? ", stale" : ""
+            })`
+            : ""
+        }`,
+      );
       const at = `after ${done.join(" → ")}`;
       const snapshot = actor.getSnapshot();
       assert.equal(snapshot.value, state.value, `${at}: state`);
@@ -366,7 +438,11 @@ test("webhook: the shortest path to every state and transition, done to a real r
       // The database, the source of truth, says the same: open iff disabled, same count.
       const [db_] = await db.sql<{ enabled: boolean; consecutive_failures: number }[]>`
         SELECT enabled, consecutive_failures FROM user_webhooks WHERE id = ${webhook.id}`;
-      assert.equal(!db_.enabled, snapshot.matches("open"), `${at}: database enabled=${db_.enabled}, actor ${String(snapshot.value)}`);
+      assert.equal(
+        !db_.enabled,
+        snapshot.matches("open"),
+        `${at}: database enabled=${db_.enabled}, actor ${String(snapshot.value)}`,
+      );
       assert.equal(db_.consecutive_failures, snapshot.context.consecutiveFailures, `${at}: database count`);
     }
     actor.stop();
@@ -378,17 +454,48 @@ test("webhook: the shortest path to every state and transition, done to a real r
 // ---------------------------------------------------------------------------
 // dispatcher: each path in a world whose effects the test answers
 
-const TRAVERSAL_SETTINGS = { batchSize: 1, maxInFlight: 1, pollIntervalMs: 1000, shutdownGraceMs: 5000, writeRetryMs: 500, schedule: SCHEDULE, threshold: 3, webhookIdleMs: 60_000 };
+const TRAVERSAL_SETTINGS = {
+  batchSize: 1,
+  maxInFlight: 1,
+  pollIntervalMs: 1000,
+  shutdownGraceMs: 5000,
+  writeRetryMs: 500,
+  schedule: SCHEDULE,
+  threshold: 3,
+  webhookIdleMs: 60_000,
+};
 const ROW: ClaimedDelivery = {
-  id: "d1", webhookId: "w1", eventId: "e1", eventType: "batch.completed", payload: "{}", attemptCount: 0,
-  url: "https://receiver.example/hook", webhookEnabled: true, consecutiveFailures: 0, webhookVersion: 1,
+  id: "d1",
+  webhookId: "w1",
+  eventId: "e1",
+  eventType: "batch.completed",
+  payload: "{}",
+  attemptCount: 0,
+  url: "https://receiver.example/hook",
+  webhookEnabled: true,
+  consecutiveFailures: 0,
+  webhookVersion: 1,
 };
 const OUTCOME: DeliveryOutcome = {
-  deliveryId: "d1", webhookId: "w1", attemptsBefore: 0, status: "delivered", attempted: true, retryDelaySecs: null,
-  statusCode: 200, error: null, durationMs: 1, responseBody: "",
+  deliveryId: "d1",
+  webhookId: "w1",
+  attemptsBefore: 0,
+  status: "delivered",
+  attempted: true,
+  retryDelaySecs: null,
+  statusCode: 200,
+  error: null,
+  durationMs: 1,
+  responseBody: "",
 };
 // A failed attempt (HTTP 500, the first of three tries): the webhook actor hears FAILED, and a claim waits until it is written.
-const FAILED_OUTCOME: DeliveryOutcome = { ...OUTCOME, status: "failed", retryDelaySecs: SCHEDULE[1], statusCode: 500, error: "HTTP 500" };
+const FAILED_OUTCOME: DeliveryOutcome = {
+  ...OUTCOME,
+  status: "failed",
+  retryDelaySecs: SCHEDULE[1],
+  statusCode: 500,
+  error: "HTTP 500",
+};
 const RELEASE: Release = { deliveryId: "d1", webhookId: "w1", attemptsBefore: 0 };
 
 const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
@@ -413,12 +520,19 @@ const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
     );
   }
   if (s.matches({ writer: "flushing" })) {
-    events.push({ type: "xstate.done.actor.record", output: [] }, { type: "xstate.error.actor.record", error: new Error("database unavailable") });
+    events.push({ type: "xstate.done.actor.record", output: [] }, {
+      type: "xstate.error.actor.record",
+      error: new Error("database unavailable"),
+    });
   }
   if (s.matches({ intake: "idle" })) events.push({ type: "xstate.after.pollInterval.dispatcher.intake.idle" });
   if (s.matches({ intake: "draining" })) events.push({ type: "xstate.after.shutdownGrace.dispatcher.intake.draining" });
-  if (s.matches({ writer: "backingOff" })) events.push({ type: "xstate.after.writeRetry.dispatcher.writer.backingOff" });
-  if (s.matches({ webhooks: "watching" })) events.push({ type: "xstate.after.webhookIdle.dispatcher.webhooks.watching" });
+  if (s.matches({ writer: "backingOff" })) {
+    events.push({ type: "xstate.after.writeRetry.dispatcher.writer.backingOff" });
+  }
+  if (s.matches({ webhooks: "watching" })) {
+    events.push({ type: "xstate.after.webhookIdle.dispatcher.webhooks.watching" });
+  }
   return events;
 };
 
@@ -434,7 +548,9 @@ const dispatcherView = (s: AnyMachineSnapshot) => ({
   barrierMet: s.context.written >= s.context.claimBarrier,
   results: cap2(inFinishOrder(s.context.results).length),
   released: cap2(s.context.released.length),
-  writing: s.context.writing ? [cap2(s.context.writing.outcomes.length), cap2(s.context.writing.released.length)] : null,
+  writing: s.context.writing
+    ? [cap2(s.context.writing.outcomes.length), cap2(s.context.writing.released.length)]
+    : null,
   claimedWebhooks: s.context.claimedWebhooks.size,
 });
 
@@ -495,7 +611,11 @@ function produce(w: World, event: AnyEventObject) {
 test("dispatcher: the shortest path to every state and transition, run in a controlled world, matches the model step by step", async () => {
   const coverage = new Coverage("dispatcher", dispatcherMachine);
   const serializeState = (s: AnyMachineSnapshot) => JSON.stringify(dispatcherView(s));
-  const paths = coveringPaths(dispatcherMachine, dispatcherLogic, { input: TRAVERSAL_SETTINGS, events: dispatcherEvents, serializeState }, "dispatcher");
+  const paths = coveringPaths(dispatcherMachine, dispatcherLogic, {
+    input: TRAVERSAL_SETTINGS,
+    events: dispatcherEvents,
+    serializeState,
+  }, "dispatcher");
   for (const path of paths) {
     const w = createWorld(TRAVERSAL_SETTINGS, { ids: () => "d1", inspect: coverage.observer, holdReleases: true });
     await w.settle();

@@ -21,7 +21,12 @@ function agrees(m: Model, r: Real, after: string) {
   const snapshot = r.actor.getSnapshot();
   assert.equal(snapshot.matches("open"), m.open, `after ${after}: breaker should be ${m.open ? "open" : "closed"}`);
   assert.equal(snapshot.context.consecutiveFailures, m.failures, `after ${after}: consecutive failures`);
-  if (!m.open) assert.ok(m.failures < m.threshold || m.version > 0, "closed with a full run of failures only on the database's word");
+  if (!m.open) {
+    assert.ok(
+      m.failures < m.threshold || m.version > 0,
+      "closed with a full run of failures only on the database's word",
+    );
+  }
 }
 
 class Succeed implements Command {
@@ -108,7 +113,8 @@ class StaleSync implements Command {
     assert.deepEqual(r.actor.getSnapshot().context, before.context);
     agrees(m, r, String(this));
   }
-  toString = () => `stale report (${this.age} behind): ${this.failures} failures, ${this.enabled ? "enabled" : "disabled"}`;
+  toString = () =>
+    `stale report (${this.age} behind): ${this.failures} failures, ${this.enabled ? "enabled" : "disabled"}`;
 }
 
 const commandArbs = (threshold: number) => [
@@ -120,7 +126,9 @@ const commandArbs = (threshold: number) => [
   fc.constant(new Reenable()),
   fc.constant(new SyncOwnView()),
   fc.tuple(fc.integer({ min: 0, max: threshold + 2 }), fc.boolean()).map(([f, e]) => new SyncElsewhere(f, e)),
-  fc.tuple(fc.integer({ min: 0, max: threshold + 2 }), fc.boolean(), fc.nat(3)).map(([f, e, a]) => new StaleSync(f, e, a)),
+  fc.tuple(fc.integer({ min: 0, max: threshold + 2 }), fc.boolean(), fc.nat(3)).map(([f, e, a]) =>
+    new StaleSync(f, e, a)
+  ),
 ];
 
 test("webhook: open iff the outcomes since the last success or re-enable end in T failures; database reports agree", async () => {
@@ -146,21 +154,25 @@ test("webhook: from any history, the breaker's state is a function of the outcom
   // sequence, open iff the last T outcomes since the last reset are failures.
   const outcome = fc.constantFrom("success", "failure", "failure", "reenable");
   await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.array(outcome, { maxLength: 40 }), async (threshold, outcomes) => {
-      const actor = createActor(webhookMachine, { input: { webhookId: "w1", threshold } });
-      actor.start();
-      let sinceReset: string[] = [];
-      let open = false;
-      for (const o of outcomes) {
-        // An open breaker sends nothing, so only a re-enable can follow it.
-        if (open && o !== "reenable") continue;
-        actor.send({ type: o === "success" ? "SUCCEEDED" : o === "failure" ? "FAILED" : "REENABLED" });
-        sinceReset = o === "failure" ? [...sinceReset, o] : [];
-        open = sinceReset.length >= threshold && sinceReset.slice(-threshold).every((x) => x === "failure");
-        assert.equal(actor.getSnapshot().matches("open"), open, `after ${outcomes.join(", ")}`);
-        if (o === "success" || o === "reenable") assert.equal(actor.getSnapshot().context.consecutiveFailures, 0);
-      }
-    }),
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(outcome, { maxLength: 40 }),
+      async (threshold, outcomes) => {
+        const actor = createActor(webhookMachine, { input: { webhookId: "w1", threshold } });
+        actor.start();
+        let sinceReset: string[] = [];
+        let open = false;
+        for (const o of outcomes) {
+          // An open breaker sends nothing, so only a re-enable can follow it.
+          if (open && o !== "reenable") continue;
+          actor.send({ type: o === "success" ? "SUCCEEDED" : o === "failure" ? "FAILED" : "REENABLED" });
+          sinceReset = o === "failure" ? [...sinceReset, o] : [];
+          open = sinceReset.length >= threshold && sinceReset.slice(-threshold).every((x) => x === "failure");
+          assert.equal(actor.getSnapshot().matches("open"), open, `after ${outcomes.join(", ")}`);
+          if (o === "success" || o === "reenable") assert.equal(actor.getSnapshot().context.consecutiveFailures, 0);
+        }
+      },
+    ),
     { numRuns: RUNS },
   );
 });

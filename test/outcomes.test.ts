@@ -6,7 +6,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { DeliveryOutcome } from "../machines/delivery.ts";
 import { afterFailure } from "../machines/retry-schedule.ts";
-import { createDelivery, incrementFailures, markDelivered, markExhausted, markFailed, resetFailures } from "./support/dwctl-reference.ts";
+import {
+  createDelivery,
+  incrementFailures,
+  markDelivered,
+  markExhausted,
+  markFailed,
+  resetFailures,
+} from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
 import { createWebhook } from "../src/db/webhooks.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
@@ -15,7 +22,12 @@ let db: TestDatabase;
 before(async () => (db = await testDatabase()));
 after(async () => await db.close());
 
-type Step = { webhook: number; kind: "success" | "failure" | "unsent"; attemptsBefore: number; statusCode: number | null };
+type Step = {
+  webhook: number;
+  kind: "success" | "failure" | "unsent";
+  attemptsBefore: number;
+  statusCode: number | null;
+};
 
 const scenario = fc.record({
   threshold: fc.integer({ min: 1, max: 4 }),
@@ -45,32 +57,56 @@ async function twinWebhooks(startCounts: number[], threshold: number) {
 
 async function deliveryWithAttempts(webhookId: string, attempts: number) {
   const row = await createDelivery(db.sql, { webhookId, eventId: crypto.randomUUID(), eventType: "a.b", payload: {} });
-  await db.sql`UPDATE webhook_deliveries SET attempt_count = ${attempts}, status = ${attempts > 0 ? "failed" : "pending"} WHERE id = ${row.id}`;
+  await db.sql`UPDATE webhook_deliveries SET attempt_count = ${attempts}, status = ${
+    attempts > 0 ? "failed" : "pending"
+  } WHERE id = ${row.id}`;
   return row.id;
 }
 
 function outcomeOf(step: Step, deliveryId: string, webhookId: string, schedule: number[]): DeliveryOutcome {
   const base = { deliveryId, webhookId, attemptsBefore: step.attemptsBefore, durationMs: 1, responseBody: "" };
   if (step.kind === "unsent") {
-    return { ...base, status: "exhausted", attempted: false, retryDelaySecs: null, statusCode: null, error: "webhook disabled", durationMs: null, responseBody: null };
+    return {
+      ...base,
+      status: "exhausted",
+      attempted: false,
+      retryDelaySecs: null,
+      statusCode: null,
+      error: "webhook disabled",
+      durationMs: null,
+      responseBody: null,
+    };
   }
   if (step.kind === "success") {
-    return { ...base, status: "delivered", attempted: true, retryDelaySecs: null, statusCode: step.statusCode ?? 200, error: null };
+    return {
+      ...base,
+      status: "delivered",
+      attempted: true,
+      retryDelaySecs: null,
+      statusCode: step.statusCode ?? 200,
+      error: null,
+    };
   }
   const next = afterFailure(step.attemptsBefore, schedule);
   return {
-    ...base, attempted: true, statusCode: step.statusCode, error: "boom",
-    status: next.status, retryDelaySecs: next.status === "failed" ? next.retryDelaySecs : null,
+    ...base,
+    attempted: true,
+    statusCode: step.statusCode,
+    error: "boom",
+    status: next.status,
+    retryDelaySecs: next.status === "failed" ? next.retryDelaySecs : null,
   };
 }
 
-const deliveryState = (ids: string[]) => db.sql`
+const deliveryState = (ids: string[]) =>
+  db.sql`
   SELECT status, attempt_count, last_status_code, last_error,
     round(extract(epoch FROM next_attempt_at - now()))::int AS wait
   FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[])
   ORDER BY array_position(${ids}::uuid[], id)`;
 
-const webhookState = (ids: string[]) => db.sql`
+const webhookState = (ids: string[]) =>
+  db.sql`
   SELECT consecutive_failures, enabled, disabled_at IS NOT NULL AS disabled
   FROM user_webhooks WHERE id = ANY(${ids}::uuid[])
   ORDER BY array_position(${ids}::uuid[], id)`;
@@ -115,7 +151,11 @@ test("a stale outcome (the row moved on since the claim) is dropped", async () =
   const [webhookId] = await twinWebhooks([0], 5);
   const id = await deliveryWithAttempts(webhookId, 0);
   await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, [0, 5, 300]);
-  const stale = outcomeOf({ webhook: 0, kind: "success", attemptsBefore: 0, statusCode: 200 }, id, webhookId, [0, 5, 300]);
+  const stale = outcomeOf({ webhook: 0, kind: "success", attemptsBefore: 0, statusCode: 200 }, id, webhookId, [
+    0,
+    5,
+    300,
+  ]);
   await recordOutcomes(db.sql, { outcomes: [stale], released: [] }, 5);
   const [row] = await deliveryState([id]);
   assert.equal(row.status, "failed");
@@ -128,7 +168,13 @@ test("released claims are due again with no attempt counted and no log row", asy
   await db.sql`UPDATE webhook_deliveries SET next_attempt_at = now() + interval '5 minutes' WHERE id = ${id}`;
   await recordOutcomes(db.sql, { outcomes: [], released: [{ deliveryId: id, webhookId, attemptsBefore: 1 }] }, 5);
   const [row] = await deliveryState([id]);
-  assert.deepEqual({ ...row }, { status: "failed", attempt_count: 1, last_status_code: null, last_error: null, wait: 0 });
+  assert.deepEqual({ ...row }, {
+    status: "failed",
+    attempt_count: 1,
+    last_status_code: null,
+    last_error: null,
+    wait: 0,
+  });
   const logged = await db.sql`SELECT 1 FROM webhook_delivery_attempts WHERE delivery_id = ${id}`;
   assert.equal(logged.length, 0);
 });

@@ -60,9 +60,9 @@ test("within one batch, a resource id still queues one delivery per webhook; the
   const u = await userWithWebhooks(2);
   const resourceId = crypto.randomUUID();
   const publish = createPublisher(db.sql);
-  const results = await Promise.all(Array.from({ length: 6 }, () =>
-    publish({ eventType: "batch.completed", data: {}, userId: u.userId, resourceId })
-  ));
+  const results = await Promise.all(
+    Array.from({ length: 6 }, () => publish({ eventType: "batch.completed", data: {}, userId: u.userId, resourceId })),
+  );
   const queued = results.flatMap((r) => r.deliveries.map((d) => d.webhook_id)).sort();
   assert.deepEqual(queued, u.webhookIds, "each webhook got exactly one delivery");
   for (const r of results) {
@@ -77,17 +77,31 @@ test("within one batch, a resource id still queues one delivery per webhook; the
 test("an event the database rejects fails only its own publish", async () => {
   const u = await userWithWebhooks(1);
   const publish = createPublisher(db.sql);
-  const good = Array.from({ length: 5 }, (_, i) => publish({ eventType: "batch.completed", data: { i }, userId: u.userId }));
+  const good = Array.from(
+    { length: 5 },
+    (_, i) => publish({ eventType: "batch.completed", data: { i }, userId: u.userId }),
+  );
   const bad = publish({ eventType: "batch.completed", data: {}, userId: "not-a-uuid" });
   const settled = await Promise.allSettled([...good, bad]);
-  assert.deepEqual(settled.map((s) => s.status), ["fulfilled", "fulfilled", "fulfilled", "fulfilled", "fulfilled", "rejected"]);
+  assert.deepEqual(settled.map((s) => s.status), [
+    "fulfilled",
+    "fulfilled",
+    "fulfilled",
+    "fulfilled",
+    "fulfilled",
+    "rejected",
+  ]);
   for (const s of settled.slice(0, 5)) {
     assert.equal((s as PromiseFulfilledResult<PublishedEvent>).value.deliveries.length, 1);
   }
 });
 
 test("a lone publish matches nothing: no deliveries, no error", async () => {
-  const published = await createPublisher(db.sql)({ eventType: "nobody.listens", data: {}, userId: crypto.randomUUID() });
+  const published = await createPublisher(db.sql)({
+    eventType: "nobody.listens",
+    data: {},
+    userId: crypto.randomUUID(),
+  });
   assert.deepEqual(published.deliveries, []);
   assert.deepEqual(published.duplicateWebhookIds, []);
 });

@@ -24,7 +24,9 @@ const env = () => ({
   STATEHOOK_TIMEOUT_SECS: "30",
 });
 
-test("SIGKILL with ~1,000 deliveries in flight loses none; re-sends are only of what was in flight", { timeout: 90_000 }, async () => {
+test("SIGKILL with ~1,000 deliveries in flight loses none; re-sends are only of what was in flight", {
+  timeout: 90_000,
+}, async () => {
   // The first requests are answered, the rest are held open: a slow receiver.
   const held: ServerResponse[] = [];
   receiver.setHandler((_req, res) => {
@@ -38,19 +40,25 @@ test("SIGKILL with ~1,000 deliveries in flight loses none; re-sends are only of 
   // Kill once some rows are recorded delivered and every other row is claimed:
   // held open at the receiver (at most 64 at a time: the sender's cap per
   // host) or waiting in the sender for a connection to it.
-  await until(async () => {
-    const [r] = await db.sql<{ delivered: number; claimed: number }[]>`
+  await until(
+    async () => {
+      const [r] = await db.sql<{ delivered: number; claimed: number }[]>`
       SELECT count(*) FILTER (WHERE status = 'delivered')::int AS delivered,
              count(*) FILTER (WHERE status = 'pending' AND next_attempt_at > now())::int AS claimed
       FROM webhook_deliveries`;
-    return r.delivered > 0 && r.delivered + r.claimed === TOTAL && held.length >= 50;
-  }, 20_000, "deliveries in flight");
+      return r.delivered > 0 && r.delivered + r.claimed === TOTAL && held.length >= 50;
+    },
+    20_000,
+    "deliveries in flight",
+  );
   first.kill("SIGKILL");
   assert.equal((await first.exited).signal, "SIGKILL");
   const killedAt = Date.now();
 
   const deliveredAtKill = new Set(
-    (await db.sql<{ event_id: string }[]>`SELECT event_id FROM webhook_deliveries WHERE status = 'delivered'`).map((r) => r.event_id),
+    (await db.sql<{ event_id: string }[]>`SELECT event_id FROM webhook_deliveries WHERE status = 'delivered'`).map((
+      r,
+    ) => r.event_id),
   );
   const inFlightAtKill = TOTAL - deliveredAtKill.size;
   assert.ok(inFlightAtKill >= 700, `${inFlightAtKill} in flight at the kill`);

@@ -43,16 +43,23 @@ after(async () => {
 type Row = { status: string; attempt_count: number; last_status_code: number | null; last_error: string | null };
 
 /** Sends one delivery to `url`, waits for its first attempt to be recorded, then checks a healthy delivery goes through. */
-async function oneAttemptAt(url: string, timeoutMs = 10_000): Promise<Row & { duration_ms: number; response_body: string | null }> {
+async function oneAttemptAt(
+  url: string,
+  timeoutMs = 10_000,
+): Promise<Row & { duration_ms: number; response_body: string | null }> {
   const [webhookId] = await seedWebhooks(db.sql, [url]);
   await seedDeliveries(db.sql, [webhookId], 1);
-  const row = await until(async () => {
-    const [r] = await db.sql<(Row & { duration_ms: number; response_body: string | null })[]>`
+  const row = await until(
+    async () => {
+      const [r] = await db.sql<(Row & { duration_ms: number; response_body: string | null })[]>`
       SELECT d.status, d.attempt_count, d.last_status_code, d.last_error, a.duration_ms, a.response_body
       FROM webhook_deliveries d LEFT JOIN webhook_delivery_attempts a ON a.delivery_id = d.id
       WHERE d.webhook_id = ${webhookId}`;
-    return r && r.attempt_count > 0 ? r : undefined;
-  }, timeoutMs, `the attempt at ${url}`);
+      return r && r.attempt_count > 0 ? r : undefined;
+    },
+    timeoutMs,
+    `the attempt at ${url}`,
+  );
 
   const before = healthy.received.length;
   await seedDeliveries(db.sql, [healthyWebhook], 1);
@@ -60,11 +67,20 @@ async function oneAttemptAt(url: string, timeoutMs = 10_000): Promise<Row & { du
   return row;
 }
 
-test("a receiver that hangs past the timeout: one failed attempt, 'timeout after 1s'", { timeout: 30_000 }, async () => {
-  const row = await oneAttemptAt(`${faults.url}/hang`);
-  assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], ["failed", 1, null, "timeout after 1s"]);
-  assert.ok(row.duration_ms >= 900 && row.duration_ms < 5000, `took ${row.duration_ms} ms`);
-});
+test(
+  "a receiver that hangs past the timeout: one failed attempt, 'timeout after 1s'",
+  { timeout: 30_000 },
+  async () => {
+    const row = await oneAttemptAt(`${faults.url}/hang`);
+    assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], [
+      "failed",
+      1,
+      null,
+      "timeout after 1s",
+    ]);
+    assert.ok(row.duration_ms >= 900 && row.duration_ms < 5000, `took ${row.duration_ms} ms`);
+  },
+);
 
 test("a connection reset: one failed attempt, 'connection failed'", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt(`${faults.url}/reset`);
@@ -80,32 +96,60 @@ test("a refused port: one failed attempt, 'connection failed'", { timeout: 30_00
 
 test("a 500: one failed attempt with status 500", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt(`${faults.url}/status/500`);
-  assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], ["failed", 1, 500, "HTTP 500"]);
+  assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], [
+    "failed",
+    1,
+    500,
+    "HTTP 500",
+  ]);
   assert.equal(row.response_body, "fault receiver");
 });
 
 test("a 302 redirect is a failure and is never followed", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt(`${faults.url}/redirect`);
-  assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], ["failed", 1, 302, "HTTP 302"]);
+  assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], [
+    "failed",
+    1,
+    302,
+    "HTTP 302",
+  ]);
   assert.equal(faults.hits("/redirect"), 1);
   assert.equal(faults.hits("/redirect-target"), 0, "the redirect target got nothing");
 });
 
-test("a body trickled slower than the timeout: one failed attempt, 'timeout after 1s'", { timeout: 30_000 }, async () => {
-  const row = await oneAttemptAt(`${faults.url}/trickle`);
-  assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], ["failed", 1, null, "timeout after 1s"]);
-});
+test(
+  "a body trickled slower than the timeout: one failed attempt, 'timeout after 1s'",
+  { timeout: 30_000 },
+  async () => {
+    const row = await oneAttemptAt(`${faults.url}/trickle`);
+    assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], [
+      "failed",
+      1,
+      null,
+      "timeout after 1s",
+    ]);
+  },
+);
 
-test("a 50 MB response body is not buffered: a quick failed attempt, memory stays flat", { timeout: 30_000 }, async () => {
-  const { peak: peakBefore } = await service.memory();
-  const row = await oneAttemptAt(`${faults.url}/huge/500`);
-  const { peak: peakAfter } = await service.memory();
-  assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], ["failed", 1, 500, "HTTP 500"]);
-  assert.ok(row.response_body!.length <= 4096, "only a prefix is kept");
-  const grew = peakAfter - peakBefore;
-  assert.ok(grew < 20 * 1024 * 1024, `peak RSS grew by ${(grew / 1048576).toFixed(1)} MB`);
-  assert.ok(faults.hugeBytesWritten() < HUGE_BODY_BYTES, "the service stopped reading");
-});
+test(
+  "a 50 MB response body is not buffered: a quick failed attempt, memory stays flat",
+  { timeout: 30_000 },
+  async () => {
+    const { peak: peakBefore } = await service.memory();
+    const row = await oneAttemptAt(`${faults.url}/huge/500`);
+    const { peak: peakAfter } = await service.memory();
+    assert.deepEqual([row.status, row.attempt_count, row.last_status_code, row.last_error], [
+      "failed",
+      1,
+      500,
+      "HTTP 500",
+    ]);
+    assert.ok(row.response_body!.length <= 4096, "only a prefix is kept");
+    const grew = peakAfter - peakBefore;
+    assert.ok(grew < 20 * 1024 * 1024, `peak RSS grew by ${(grew / 1048576).toFixed(1)} MB`);
+    assert.ok(faults.hugeBytesWritten() < HUGE_BODY_BYTES, "the service stopped reading");
+  },
+);
 
 test("an unresolvable host: one failed attempt, 'connection failed'", { timeout: 30_000 }, async () => {
   const row = await oneAttemptAt("http://no-such-host.invalid/hook");

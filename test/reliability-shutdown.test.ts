@@ -18,43 +18,47 @@ const rowsOf = (webhookIds: string[]) =>
     SELECT event_id, status, attempt_count, status IN ('pending', 'failed') AND next_attempt_at > now() AS claimed
     FROM webhook_deliveries WHERE webhook_id = ANY(${webhookIds}::uuid[])`;
 
-test("SIGTERM under load: in-flight sends finish, outcomes recorded, exit 0, nothing left claimed", { timeout: 60_000 }, async () => {
-  await db.sql`DELETE FROM user_webhooks`;
-  receiver.received.length = 0;
-  const answered = new Set<string>();
-  receiver.setHandler((req, res) => {
-    setTimeout(() => res.end("ok", () => answered.add(req.headers["webhook-id"])), 150);
-  });
-  const webhooks = await seedWebhooks(db.sql, Array.from({ length: 4 }, (_, i) => `${receiver.url}/load/${i}`));
-  const service = await start({
-    env: {
-      DATABASE_URL: db.url,
-      STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
-      STATEHOOK_MAX_CONCURRENT_SENDS: "50",
-      STATEHOOK_CLAIM_BATCH_SIZE: "25",
-      STATEHOOK_SHUTDOWN_GRACE_MS: "5000",
-    },
-  });
-  await seedDeliveries(db.sql, webhooks, 2000);
-  await receiver.waitFor(200, 20_000);
+test(
+  "SIGTERM under load: in-flight sends finish, outcomes recorded, exit 0, nothing left claimed",
+  { timeout: 60_000 },
+  async () => {
+    await db.sql`DELETE FROM user_webhooks`;
+    receiver.received.length = 0;
+    const answered = new Set<string>();
+    receiver.setHandler((req, res) => {
+      setTimeout(() => res.end("ok", () => answered.add(req.headers["webhook-id"])), 150);
+    });
+    const webhooks = await seedWebhooks(db.sql, Array.from({ length: 4 }, (_, i) => `${receiver.url}/load/${i}`));
+    const service = await start({
+      env: {
+        DATABASE_URL: db.url,
+        STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
+        STATEHOOK_MAX_CONCURRENT_SENDS: "50",
+        STATEHOOK_CLAIM_BATCH_SIZE: "25",
+        STATEHOOK_SHUTDOWN_GRACE_MS: "5000",
+      },
+    });
+    await seedDeliveries(db.sql, webhooks, 2000);
+    await receiver.waitFor(200, 20_000);
 
-  const signalled = Date.now();
-  service.kill("SIGTERM");
-  const exit = await service.exited;
-  const tookMs = Date.now() - signalled;
-  assert.deepEqual(exit, { code: 0, signal: null });
-  assert.ok(tookMs < 5000, `exited ${tookMs} ms after SIGTERM`);
-  assert.ok(service.logs.some((l) => l.msg === "stopped"));
+    const signalled = Date.now();
+    service.kill("SIGTERM");
+    const exit = await service.exited;
+    const tookMs = Date.now() - signalled;
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(tookMs < 5000, `exited ${tookMs} ms after SIGTERM`);
+    assert.ok(service.logs.some((l) => l.msg === "stopped"));
 
-  const rows = await rowsOf(webhooks);
-  const delivered = rows.filter((r) => r.status === "delivered");
-  assert.ok(rows.every((r) => !r.claimed), "nothing left claimed");
-  assert.ok(rows.every((r) => r.status === "delivered" || (r.status === "pending" && r.attempt_count === 0)));
-  assert.ok(delivered.length < 2000, "stopped before the backlog was done");
-  // Every request that reached the receiver was answered and recorded.
-  assert.equal(receiver.received.length, delivered.length);
-  assert.deepEqual(new Set(delivered.map((r) => r.event_id)), answered);
-});
+    const rows = await rowsOf(webhooks);
+    const delivered = rows.filter((r) => r.status === "delivered");
+    assert.ok(rows.every((r) => !r.claimed), "nothing left claimed");
+    assert.ok(rows.every((r) => r.status === "delivered" || (r.status === "pending" && r.attempt_count === 0)));
+    assert.ok(delivered.length < 2000, "stopped before the backlog was done");
+    // Every request that reached the receiver was answered and recorded.
+    assert.equal(receiver.received.length, delivered.length);
+    assert.deepEqual(new Set(delivered.map((r) => r.event_id)), answered);
+  },
+);
 
 test("SIGTERM with sends hanging past the grace period: they are released, exit 0", { timeout: 60_000 }, async () => {
   await db.sql`DELETE FROM user_webhooks`;
@@ -91,35 +95,43 @@ test("SIGTERM with sends hanging past the grace period: they are released, exit 
   assert.equal(receiver.received.length, 10, "nothing claimed after SIGTERM");
 });
 
-test("SIGTERM while the database has stopped answering: the process still exits, with 1, once the overrun allowance is spent", { timeout: 60_000 }, async () => {
-  await db.sql`DELETE FROM user_webhooks`;
-  receiver.received.length = 0;
-  const held: ServerResponse[] = [];
-  receiver.setHandler((_req, res) => void held.push(res));
-  const target = new URL(db.url);
-  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
-  try {
-    const viaProxy = new URL(db.url);
-    viaProxy.hostname = "127.0.0.1";
-    viaProxy.port = String(proxy.port);
-    const webhooks = await seedWebhooks(db.sql, [`${receiver.url}/frozen`]);
-    const service = await start({
-      env: { DATABASE_URL: viaProxy.href, STATEHOOK_ALLOW_PRIVATE_TARGETS: "true", STATEHOOK_SHUTDOWN_GRACE_MS: "500" },
-    });
-    await seedDeliveries(db.sql, webhooks, 3);
-    await receiver.waitFor(3, 10_000);
-    // The database goes silent, then the sends finish: their result write can never complete.
-    proxy.freeze();
-    for (const res of held) res.end("ok");
+test(
+  "SIGTERM while the database has stopped answering: the process still exits, with 1, once the overrun allowance is spent",
+  { timeout: 60_000 },
+  async () => {
+    await db.sql`DELETE FROM user_webhooks`;
+    receiver.received.length = 0;
+    const held: ServerResponse[] = [];
+    receiver.setHandler((_req, res) => void held.push(res));
+    const target = new URL(db.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+    try {
+      const viaProxy = new URL(db.url);
+      viaProxy.hostname = "127.0.0.1";
+      viaProxy.port = String(proxy.port);
+      const webhooks = await seedWebhooks(db.sql, [`${receiver.url}/frozen`]);
+      const service = await start({
+        env: {
+          DATABASE_URL: viaProxy.href,
+          STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
+          STATEHOOK_SHUTDOWN_GRACE_MS: "500",
+        },
+      });
+      await seedDeliveries(db.sql, webhooks, 3);
+      await receiver.waitFor(3, 10_000);
+      // The database goes silent, then the sends finish: their result write can never complete.
+      proxy.freeze();
+      for (const res of held) res.end("ok");
 
-    const signalled = Date.now();
-    service.kill("SIGTERM");
-    const exit = await service.exited;
-    const tookMs = Date.now() - signalled;
-    assert.deepEqual(exit, { code: 1, signal: null });
-    assert.ok(tookMs >= 500 + 10_000, `exited ${tookMs} ms after SIGTERM, before the allowance was spent`);
-    assert.ok(service.logs.some((l) => l.msg === "shutdown overran: exiting with results unrecorded"));
-  } finally {
-    await proxy.close();
-  }
-});
+      const signalled = Date.now();
+      service.kill("SIGTERM");
+      const exit = await service.exited;
+      const tookMs = Date.now() - signalled;
+      assert.deepEqual(exit, { code: 1, signal: null });
+      assert.ok(tookMs >= 500 + 10_000, `exited ${tookMs} ms after SIGTERM, before the allowance was spent`);
+      assert.ok(service.logs.some((l) => l.msg === "shutdown overran: exiting with results unrecorded"));
+    } finally {
+      await proxy.close();
+    }
+  },
+);

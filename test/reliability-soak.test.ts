@@ -37,7 +37,9 @@ const scrape = async (s: Service) => {
   };
 };
 
-test("soak: 20,000 deliveries, 10% failing endpoints, memory flat after warm-up, no leftover actors", { timeout: 120_000 }, async () => {
+test("soak: 20,000 deliveries, 10% failing endpoints, memory flat after warm-up, no leftover actors", {
+  timeout: 120_000,
+}, async () => {
   const urls = Array.from({ length: ENDPOINTS }, (_, i) => `${receiver.url}/${i < FAILING ? "fail" : "ok"}/${i}`);
   const webhooks = await seedWebhooks(db.sql, urls);
   const s = await start({
@@ -55,10 +57,14 @@ test("soak: 20,000 deliveries, 10% failing endpoints, memory flat after warm-up,
 
   const settled = async (wave: number) => {
     const expected = wave * WAVE;
-    await until(async () => {
-      const c = await statusCounts(db.sql);
-      return (c.delivered ?? 0) + (c.exhausted ?? 0) === expected;
-    }, 60_000, `wave ${wave} to settle`);
+    await until(
+      async () => {
+        const c = await statusCounts(db.sql);
+        return (c.delivered ?? 0) + (c.exhausted ?? 0) === expected;
+      },
+      60_000,
+      `wave ${wave} to settle`,
+    );
     await until(async () => (await scrape(s)).inFlight === 0, 5000, "no delivery in flight");
     // The lowest of the samples over two idle seconds: the collector may
     // not have run yet when the last row is recorded.

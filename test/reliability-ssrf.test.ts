@@ -49,11 +49,17 @@ after(async () => {
 async function firstAttempt(url: string) {
   const [webhookId] = await seedWebhooks(db.sql, [url]);
   await seedDeliveries(db.sql, [webhookId], 1);
-  return await until(async () => {
-    const [r] = await db.sql<{ status: string; attempt_count: number; last_status_code: number | null; last_error: string | null }[]>`
+  return await until(
+    async () => {
+      const [r] = await db.sql<
+        { status: string; attempt_count: number; last_status_code: number | null; last_error: string | null }[]
+      >`
       SELECT status, attempt_count, last_status_code, last_error FROM webhook_deliveries WHERE webhook_id = ${webhookId}`;
-    return r && r.attempt_count > 0 ? r : undefined;
-  }, 10_000, `the attempt at ${url}`);
+      return r && r.attempt_count > 0 ? r : undefined;
+    },
+    10_000,
+    `the attempt at ${url}`,
+  );
 }
 
 test("a name that resolves to 127.0.0.1 at send time is not contacted", { timeout: 30_000 }, async () => {

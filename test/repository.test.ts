@@ -4,7 +4,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { claimDue } from "../src/db/claim.ts";
 import {
-  createDelivery, createDeliveryIdempotent, getDelivery, incrementFailures, markDelivered, markExhausted, markFailed,
+  createDelivery,
+  createDeliveryIdempotent,
+  getDelivery,
+  incrementFailures,
+  markDelivered,
+  markExhausted,
+  markFailed,
   resetFailures,
 } from "./support/dwctl-reference.ts";
 import { migrate } from "../src/db/migrate.ts";
@@ -199,7 +205,11 @@ test("idempotent create makes one delivery per (webhook, event type, resource)",
   const second = await createDeliveryIdempotent(db.sql, { ...event, eventId: crypto.randomUUID() });
   assert.ok(first);
   assert.equal(second, undefined);
-  const other = await createDeliveryIdempotent(db.sql, { ...event, eventType: "batch.failed", eventId: crypto.randomUUID() });
+  const other = await createDeliveryIdempotent(db.sql, {
+    ...event,
+    eventType: "batch.failed",
+    eventId: crypto.randomUUID(),
+  });
   assert.ok(other);
   const withoutResource = { ...event, resourceId: null };
   assert.ok(await createDeliveryIdempotent(db.sql, { ...withoutResource, eventId: crypto.randomUUID() }));

@@ -47,10 +47,18 @@ after(async () => {
 
 test("sender: a request that waits for a connection past the timeout fails as a timeout, and is never sent", async () => {
   const send = createSender({ timeoutMs: 1000, allowPrivateTargets: true, maxPerHost: 1 });
-  const request = (n: number) => ({ url: `${receiver.url}/hook/${n}`, headers: { "content-type": "application/json" }, body: "{}" });
+  const request = (n: number) => ({
+    url: `${receiver.url}/hook/${n}`,
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
   const [open, queued] = await Promise.all([send(request(1), never), send(request(2), never)]);
   const host = new URL(receiver.url).host;
   assert.deepEqual(open.kind === "error" && open.error, "timeout after 1s");
   assert.deepEqual(queued.kind === "error" && queued.error, `timeout after 1s waiting for a connection to ${host}`);
-  assert.deepEqual(receiver.received.map((r) => r.path), ["/hook/1"], "only the request that got a connection reached the receiver");
+  assert.deepEqual(
+    receiver.received.map((r) => r.path),
+    ["/hook/1"],
+    "only the request that got a connection reached the receiver",
+  );
 });

@@ -96,8 +96,14 @@ test("verify rejects tampering, wrong secret, stale/future timestamps and bad he
     reason: "missing_headers",
   });
   assert.deepEqual(await verify(secret, {}, body), { ok: false, reason: "missing_headers" });
-  assert.deepEqual(await verify(secret, headersFor("msg_1", "soon", sig), body), { ok: false, reason: "bad_timestamp" });
-  assert.deepEqual(await verify(secret, headersFor("msg_1", "12abc", sig), body), { ok: false, reason: "bad_timestamp" });
+  assert.deepEqual(await verify(secret, headersFor("msg_1", "soon", sig), body), {
+    ok: false,
+    reason: "bad_timestamp",
+  });
+  assert.deepEqual(await verify(secret, headersFor("msg_1", "12abc", sig), body), {
+    ok: false,
+    reason: "bad_timestamp",
+  });
 });
 
 test("verify accepts a matching v1 among several signatures and skips other versions", async () => {

@@ -127,8 +127,7 @@ test("private literal message names the host and the setting", async () => {
   assert.deepEqual(result, {
     ok: false,
     code: "private_target",
-    message:
-      "url host 10.0.0.1 is a private address; set STATEHOOK_ALLOW_PRIVATE_TARGETS=true to allow it",
+    message: "url host 10.0.0.1 is a private address; set STATEHOOK_ALLOW_PRIVATE_TARGETS=true to allow it",
   });
 });
 
@@ -173,7 +172,9 @@ test("isForbiddenAddress fails closed on anything that is not a clean literal", 
 });
 
 test("checkUrlShape accepts https anywhere and http only to localhost and 127.0.0.1", () => {
-  for (const url of ["https://example.com/x", "https://10.0.0.1/", "http://localhost:3000/x", "http://127.0.0.1:9999/x"]) {
+  for (
+    const url of ["https://example.com/x", "https://10.0.0.1/", "http://localhost:3000/x", "http://127.0.0.1:9999/x"]
+  ) {
     assert.deepEqual(checkUrlShape(url), { ok: true }, url);
   }
 });

@@ -42,8 +42,13 @@ export function createApp(deps: AppDeps): OpenAPIHono {
 
   const documented = (path: string, summary: string, responses: Record<string, string>) =>
     app.openAPIRegistry.registerPath({
-      method: "get", path, summary, tags: ["operations"],
-      responses: Object.fromEntries(Object.entries(responses).map(([status, description]) => [status, { description }])),
+      method: "get",
+      path,
+      summary,
+      tags: ["operations"],
+      responses: Object.fromEntries(
+        Object.entries(responses).map(([status, description]) => [status, { description }]),
+      ),
     });
   documented("/healthz", "Liveness: the process answers", { 200: "Alive" });
   documented("/readyz", "Readiness: the database answers and the dispatcher runs", { 200: "Ready", 503: "Not ready" });
@@ -85,7 +90,12 @@ export function createApp(deps: AppDeps): OpenAPIHono {
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((error, c) =>
-    handleError(error, c, (bug) => log("error", "unhandled error", { error: bug instanceof Error ? bug.stack ?? bug.message : String(bug) }))
+    handleError(
+      error,
+      c,
+      (bug) =>
+        log("error", "unhandled error", { error: bug instanceof Error ? bug.stack ?? bug.message : String(bug) }),
+    )
   );
   return app;
 }

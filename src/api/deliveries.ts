@@ -4,7 +4,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { DeliveryStatus } from "../db/delivery-row.ts";
 import {
-  type AttemptRow, decodeCursor, type DeliverySummary, encodeCursor, getDeliveryDetail, listDeliveries, retryDelivery,
+  type AttemptRow,
+  decodeCursor,
+  type DeliverySummary,
+  encodeCursor,
+  getDeliveryDetail,
+  listDeliveries,
+  retryDelivery,
 } from "../db/delivery-queries.ts";
 import { getWebhook } from "../db/webhooks.ts";
 import { apiError, errorResponse } from "./errors.ts";
@@ -61,7 +67,9 @@ const unauthorized = errorResponse("Missing or wrong bearer token");
 const list = createRoute({
   method: "get",
   path: "/admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",
-  tags, security, summary: "List a webhook's deliveries, newest first",
+  tags,
+  security,
+  summary: "List a webhook's deliveries, newest first",
   request: {
     params: z.object({
       user_id: uuid().openapi({ param: { name: "user_id", in: "path" } }),
@@ -84,7 +92,11 @@ const list = createRoute({
 const DeliveryParams = z.object({ id: uuid().openapi({ param: { name: "id", in: "path" } }) });
 
 const get = createRoute({
-  method: "get", path: "/admin/api/v1/deliveries/{id}", tags, security, summary: "A delivery with its attempt history",
+  method: "get",
+  path: "/admin/api/v1/deliveries/{id}",
+  tags,
+  security,
+  summary: "A delivery with its attempt history",
   request: { params: DeliveryParams },
   responses: {
     200: { content: { "application/json": { schema: DeliveryDetailSchema } }, description: "The delivery" },
@@ -95,7 +107,10 @@ const get = createRoute({
 });
 
 const retry = createRoute({
-  method: "post", path: "/admin/api/v1/deliveries/{id}/retry", tags, security,
+  method: "post",
+  path: "/admin/api/v1/deliveries/{id}/retry",
+  tags,
+  security,
   summary: "Re-queue a failed or exhausted delivery now, with a fresh schedule",
   request: { params: DeliveryParams },
   responses: {
@@ -135,11 +150,17 @@ export function deliveryRoutes(deps: ApiDeps) {
       const { user_id, webhook_id } = c.req.valid("param");
       const { status, limit, cursor } = c.req.valid("query");
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      if (cursor !== undefined && !after) return apiError(c, 400, "invalid_cursor", "query.cursor: not a cursor from next_cursor");
+      if (cursor !== undefined && !after) {
+        return apiError(c, 400, "invalid_cursor", "query.cursor: not a cursor from next_cursor");
+      }
       if (!(await getWebhook(sql, user_id, webhook_id))) {
         return apiError(c, 404, "not_found", `no webhook ${webhook_id} for this user`);
       }
-      const page = await listDeliveries(sql, webhook_id, { status: status as DeliveryStatus | undefined, limit, after });
+      const page = await listDeliveries(sql, webhook_id, {
+        status: status as DeliveryStatus | undefined,
+        limit,
+        after,
+      });
       return c.json({
         data: page.deliveries.map(deliveryJson),
         next_cursor: page.next ? encodeCursor(page.next) : null,
@@ -167,9 +188,19 @@ export function deliveryRoutes(deps: ApiDeps) {
         case "not_found":
           return apiError(c, 404, "not_found", `no delivery ${id}`);
         case "webhook_disabled":
-          return apiError(c, 409, "webhook_disabled", "the delivery's webhook is disabled; enable it with PATCH enabled: true first");
+          return apiError(
+            c,
+            409,
+            "webhook_disabled",
+            "the delivery's webhook is disabled; enable it with PATCH enabled: true first",
+          );
         case "not_retryable":
-          return apiError(c, 409, "not_retryable", `delivery is ${result.status}; only failed or exhausted deliveries can be retried`);
+          return apiError(
+            c,
+            409,
+            "not_retryable",
+            `delivery is ${result.status}; only failed or exhausted deliveries can be retried`,
+          );
       }
     });
 }

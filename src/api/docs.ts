@@ -55,7 +55,8 @@ export function mountDocs(app: OpenAPIHono, version: string): void {
     info: {
       title: "statehook",
       version,
-      description: "Outbound webhook delivery from Postgres: dwctl's webhook API, plus publishing, inspection and replay.",
+      description:
+        "Outbound webhook delivery from Postgres: dwctl's webhook API, plus publishing, inspection and replay.",
     },
   });
   app.get("/docs", (c) => c.html(PAGE));
@@ -64,6 +65,9 @@ export function mountDocs(app: OpenAPIHono, version: string): void {
     const type = ASSETS[name];
     if (!type) return c.json({ error: { code: "not_found", message: `no docs asset ${name}` } }, 404);
     const bytes = await asset(name);
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": type, "cache-control": "public, max-age=86400" });
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": type,
+      "cache-control": "public, max-age=86400",
+    });
   });
 }

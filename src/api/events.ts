@@ -16,7 +16,9 @@ const PublishEvent = z
       description: "Delivered as the payload's data field.",
       example: { batch_id: "b_123", status: "completed" },
     }),
-    user_id: uuid().nullable().optional().openapi({ description: "Whose own webhooks receive it; omit for platform webhooks only." }),
+    user_id: uuid().nullable().optional().openapi({
+      description: "Whose own webhooks receive it; omit for platform webhooks only.",
+    }),
     resource_id: uuid().nullable().optional().openapi({
       description: "Makes the publish idempotent: one delivery per (webhook, event type, resource).",
     }),
@@ -36,7 +38,10 @@ const QueuedDelivery = z
 
 const Published = z
   .object({
-    event_id: z.string().openapi({ format: "uuid", description: "The webhook-id header of every delivery of this event" }),
+    event_id: z.string().openapi({
+      format: "uuid",
+      description: "The webhook-id header of every delivery of this event",
+    }),
     event_type: z.string(),
     timestamp: timestamp(),
     deliveries: z.array(QueuedDelivery),

@@ -5,7 +5,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
-  createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, updateWebhook, type WebhookView,
+  createWebhook,
+  deleteWebhook,
+  getWebhook,
+  listWebhooks,
+  rotateSecret,
+  updateWebhook,
+  type WebhookView,
 } from "../db/webhooks.ts";
 import { checkTargetAtCreate } from "../send/target-guard.ts";
 import { apiError, errorResponse } from "./errors.ts";
@@ -45,7 +51,9 @@ const CreateWebhook = z
     url: Url,
     event_types: EventTypes.optional(),
     description: Description.optional(),
-    scope: z.enum(["own", "platform"]).optional().openapi({ description: "own (default): this user's events; platform: every user's" }),
+    scope: z.enum(["own", "platform"]).optional().openapi({
+      description: "own (default): this user's events; platform: every user's",
+    }),
   })
   .strict()
   .openapi("CreateWebhook");
@@ -79,13 +87,21 @@ const BASE = "/admin/api/v1/users/{user_id}/webhooks";
 const tags = ["webhooks"];
 
 const list = createRoute({
-  method: "get", path: BASE, tags, security, summary: "List a user's webhooks, newest first",
+  method: "get",
+  path: BASE,
+  tags,
+  security,
+  summary: "List a user's webhooks, newest first",
   request: { params: UserParams },
   responses: { 200: json(z.array(WebhookSchema), "The webhooks"), ...common },
 });
 
 const create = createRoute({
-  method: "post", path: BASE, tags, security, summary: "Create a webhook; the response carries its secret, once",
+  method: "post",
+  path: BASE,
+  tags,
+  security,
+  summary: "Create a webhook; the response carries its secret, once",
   request: { params: UserParams, body: { required: true, content: { "application/json": { schema: CreateWebhook } } } },
   responses: {
     201: json(WebhookWithSecretSchema, "The webhook, with its signing secret"),
@@ -96,15 +112,29 @@ const create = createRoute({
 });
 
 const get = createRoute({
-  method: "get", path: `${BASE}/{webhook_id}`, tags, security, summary: "Get a webhook",
+  method: "get",
+  path: `${BASE}/{webhook_id}`,
+  tags,
+  security,
+  summary: "Get a webhook",
   request: { params: WebhookParams },
-  responses: { 200: json(WebhookSchema, "The webhook"), ...common, 404: errorResponse("No such webhook for this user") },
+  responses: {
+    200: json(WebhookSchema, "The webhook"),
+    ...common,
+    404: errorResponse("No such webhook for this user"),
+  },
 });
 
 const update = createRoute({
-  method: "patch", path: `${BASE}/{webhook_id}`, tags, security,
+  method: "patch",
+  path: `${BASE}/{webhook_id}`,
+  tags,
+  security,
   summary: "Update a webhook; enabled: true re-enables one the circuit breaker disabled",
-  request: { params: WebhookParams, body: { required: true, content: { "application/json": { schema: UpdateWebhook } } } },
+  request: {
+    params: WebhookParams,
+    body: { required: true, content: { "application/json": { schema: UpdateWebhook } } },
+  },
   responses: {
     200: json(WebhookSchema, "The updated webhook"),
     ...common,
@@ -115,13 +145,20 @@ const update = createRoute({
 });
 
 const remove = createRoute({
-  method: "delete", path: `${BASE}/{webhook_id}`, tags, security, summary: "Delete a webhook and its deliveries",
+  method: "delete",
+  path: `${BASE}/{webhook_id}`,
+  tags,
+  security,
+  summary: "Delete a webhook and its deliveries",
   request: { params: WebhookParams },
   responses: { 204: { description: "Deleted" }, ...common, 404: errorResponse("No such webhook for this user") },
 });
 
 const rotate = createRoute({
-  method: "post", path: `${BASE}/{webhook_id}/rotate-secret`, tags, security,
+  method: "post",
+  path: `${BASE}/{webhook_id}/rotate-secret`,
+  tags,
+  security,
   summary: "Replace the signing secret; the old one stops signing at once",
   request: { params: WebhookParams },
   responses: {
@@ -203,6 +240,8 @@ export function webhookRoutes(deps: ApiDeps) {
     .openapi(rotate, async (c) => {
       const { user_id, webhook_id } = c.req.valid("param");
       const rotated = await rotateSecret(sql, user_id, webhook_id);
-      return rotated ? c.json({ ...webhookJson(rotated.webhook), secret: rotated.secret }, 200) : notFound(c, webhook_id);
+      return rotated
+        ? c.json({ ...webhookJson(rotated.webhook), secret: rotated.secret }, 200)
+        : notFound(c, webhook_id);
     });
 }

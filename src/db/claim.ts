@@ -21,9 +21,17 @@ export type ClaimedRow = ClaimedDelivery & { secret: string | null };
 export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number): Promise<ClaimedRow[]> {
   if (limit <= 0) return [];
   const rows = await sql<{
-    id: string; webhook_id: string; event_id: string; event_type: string; payload: string;
-    attempt_count: number; url: string | null; secret: string | null; enabled: boolean | null;
-    consecutive_failures: number | null; version: string | null;
+    id: string;
+    webhook_id: string;
+    event_id: string;
+    event_type: string;
+    payload: string;
+    attempt_count: number;
+    url: string | null;
+    secret: string | null;
+    enabled: boolean | null;
+    consecutive_failures: number | null;
+    version: string | null;
   }[]>`
     WITH claimed AS (
       UPDATE webhook_deliveries d

@@ -45,8 +45,18 @@ export function decodeCursor(text: string): Cursor | undefined {
 }
 
 const SUMMARY = sqlColumns([
-  "id", "webhook_id", "event_id", "event_type", "status", "attempt_count", "next_attempt_at",
-  "resource_id", "last_status_code", "last_error", "created_at", "updated_at",
+  "id",
+  "webhook_id",
+  "event_id",
+  "event_type",
+  "status",
+  "attempt_count",
+  "next_attempt_at",
+  "resource_id",
+  "last_status_code",
+  "last_error",
+  "created_at",
+  "updated_at",
 ]);
 
 function sqlColumns(names: string[]): string {
@@ -67,9 +77,11 @@ export async function listDeliveries(
     FROM webhook_deliveries d
     WHERE d.webhook_id = ${webhookId}
       ${options.status ? sql`AND d.status = ${options.status}` : sql``}
-      ${after
-        ? sql`AND (d.created_at, d.id) < ('epoch'::timestamptz + ${after.micros.toString()}::bigint * interval '1 microsecond', ${after.id}::uuid)`
-        : sql``}
+      ${
+    after
+      ? sql`AND (d.created_at, d.id) < ('epoch'::timestamptz + ${after.micros.toString()}::bigint * interval '1 microsecond', ${after.id}::uuid)`
+      : sql``
+  }
     ORDER BY d.created_at DESC, d.id DESC
     LIMIT ${options.limit + 1}`;
   const page = rows.slice(0, options.limit);

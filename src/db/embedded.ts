@@ -62,7 +62,10 @@ async function letPostgresUserIn(dir: string): Promise<void> {
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 
-export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void = () => {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: (line: string) => void = () => {},
+): Promise<EmbeddedDatabase> {
   await hydrateSymlinks();
   const databaseDir = resolve(dataDir, "postgres");
   const passwordFile = resolve(dataDir, "postgres-password");

@@ -57,7 +57,9 @@ export function createPublisher(sql: Sql, options: { statements?: number; maxBat
       batch.forEach((q, i) => q.resolve(published[i]));
     } catch (error) {
       if (batch.length === 1) return batch[0].reject(error);
-      await Promise.all(batch.map((q) => publishEvents(sql, [q.event]).then(([published]) => q.resolve(published), q.reject)));
+      await Promise.all(
+        batch.map((q) => publishEvents(sql, [q.event]).then(([published]) => q.resolve(published), q.reject)),
+      );
     }
   };
   const pump = () => {

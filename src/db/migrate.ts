@@ -16,7 +16,9 @@ export async function migrate(sql: Sql, list: Migration[] = migrations): Promise
         name TEXT NOT NULL,
         applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
       )`;
-    const done = new Set((await tx<{ version: number }[]>`SELECT version FROM statehook_migrations`).map((r) => r.version));
+    const done = new Set(
+      (await tx<{ version: number }[]>`SELECT version FROM statehook_migrations`).map((r) => r.version),
+    );
     const applied: number[] = [];
     for (const m of list) {
       if (done.has(m.version)) continue;

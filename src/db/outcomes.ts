@@ -41,7 +41,9 @@ export async function recordOutcomes(sql: Sql, batch: ResultBatch, threshold: nu
     })),
   ];
   if (rows.length === 0) return [];
-  const recorded = await sql<{ id: string; consecutive_failures: number; enabled: boolean; tripped: boolean; version: string }[]>`
+  const recorded = await sql<
+    { id: string; consecutive_failures: number; enabled: boolean; tripped: boolean; version: string }[]
+  >`
     WITH input AS (
       SELECT * FROM json_to_recordset(${sql.json(rows)}::json) AS i(
         ord int, id uuid, status text, attempted boolean, attempts_before int, retry_delay_secs int,

@@ -59,12 +59,19 @@ export async function listWebhooks(sql: Sql, userId: string): Promise<WebhookVie
 }
 
 /** `enabled: true` also clears disabled_at and the failure counter, as in dwctl. */
-export async function updateWebhook(sql: Sql, userId: string, id: string, patch: WebhookPatch): Promise<WebhookView | undefined> {
+export async function updateWebhook(
+  sql: Sql,
+  userId: string,
+  id: string,
+  patch: WebhookPatch,
+): Promise<WebhookView | undefined> {
   const hasTypes = patch.eventTypes !== undefined;
   const [webhook] = await sql<WebhookView[]>`
     UPDATE user_webhooks SET
       url = coalesce(${patch.url ?? null}, url),
-      event_types = CASE WHEN ${hasTypes} THEN ${patch.eventTypes ? sql.json(patch.eventTypes) : null}::jsonb ELSE event_types END,
+      event_types = CASE WHEN ${hasTypes} THEN ${
+    patch.eventTypes ? sql.json(patch.eventTypes) : null
+  }::jsonb ELSE event_types END,
       description = CASE WHEN ${patch.description !== undefined} THEN ${patch.description ?? null} ELSE description END,
       enabled = coalesce(${patch.enabled ?? null}, enabled),
       disabled_at = CASE WHEN ${patch.enabled === true} THEN NULL ELSE disabled_at END,

@@ -19,7 +19,7 @@ export function createHostGate(maxPerHost: number): HostGate {
   return {
     enter(host, signal) {
       let lane = lanes.get(host);
-      if (!lane) lanes.set(host, (lane = { open: 0, waiting: [] }));
+      if (!lane) lanes.set(host, lane = { open: 0, waiting: [] });
       if (lane.open < maxPerHost) {
         lane.open++;
         return Promise.resolve(true);

@@ -108,7 +108,10 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     metrics?.writeBatch.observe(outcomes + released);
     for (const w of webhooks.filter((w) => w.tripped)) {
       metrics?.breakerTrips.inc();
-      log("warn", "circuit breaker tripped: webhook disabled", { webhook_id: w.webhookId, consecutive_failures: w.consecutiveFailures });
+      log("warn", "circuit breaker tripped: webhook disabled", {
+        webhook_id: w.webhookId,
+        consecutive_failures: w.consecutiveFailures,
+      });
     }
   });
   actor.on("retired", ({ webhookIds }) => webhookIds.forEach(keyring.forget));

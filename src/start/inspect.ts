@@ -72,7 +72,9 @@ export async function startInspection(
     : createWebSocketInspector({ url: target.url });
   redactAdapter(inspector.adapter as Adapter);
   // Only scheme, host and port: a URL may carry credentials.
-  const where = target.kind === "sky" ? "stately.ai (the session link is printed when connected)" : new URL(target.url).origin.replace(/^http/, "ws");
+  const where = target.kind === "sky"
+    ? "stately.ai (the session link is printed when connected)"
+    : new URL(target.url).origin.replace(/^http/, "ws");
   log("info", "streaming actors to the Stately inspector", { inspect: where });
   return { inspect: inspector.inspect, where, stop: () => inspector.stop() };
 }

@@ -4,7 +4,9 @@
 export type Server = { port: number; stop(): Promise<void> };
 type Fetch = (request: Request) => Response | Promise<Response>;
 
-declare const Bun: { serve(options: Record<string, unknown>): { port: number; stop(force?: boolean): Promise<void> | void } } | undefined;
+declare const Bun: {
+  serve(options: Record<string, unknown>): { port: number; stop(force?: boolean): Promise<void> | void };
+} | undefined;
 declare const Deno:
   | { serve(options: Record<string, unknown>, handler: Fetch): { addr: { port: number }; shutdown(): Promise<void> } }
   | undefined;

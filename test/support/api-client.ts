@@ -36,7 +36,11 @@ export type ApiClient = {
   queued: { count: number };
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   /** A raw request: the body is sent as given. */
-  raw(method: string, path: string, init?: { body?: string | Uint8Array; headers?: Record<string, string> }): Promise<Reply>;
+  raw(
+    method: string,
+    path: string,
+    init?: { body?: string | Uint8Array; headers?: Record<string, string> },
+  ): Promise<Reply>;
 };
 
 export function apiClient(sql: Sql, overrides: Partial<AppDeps> = {}): ApiClient {

@@ -5,17 +5,37 @@
 // inside it; only their I/O is fake. Used by the model-based tests and the
 // path runs.
 import {
-  type Actor, type AnyActorRef, type AnyEventObject, createActor, fromCallback, fromPromise, type InspectionEvent,
+  type Actor,
+  type AnyActorRef,
+  type AnyEventObject,
+  createActor,
+  fromCallback,
+  fromPromise,
+  type InspectionEvent,
   SimulatedClock,
 } from "xstate";
 import type { ClaimedDelivery, SendResult } from "../../machines/delivery.ts";
 import { deliveryPool, type PoolReport } from "../../machines/delivery-pool.ts";
-import { type DispatcherSettings, dispatcherMachine, type RecordedWebhook, type ResultBatch } from "../../machines/dispatcher.ts";
+import {
+  dispatcherMachine,
+  type DispatcherSettings,
+  type RecordedWebhook,
+  type ResultBatch,
+} from "../../machines/dispatcher.ts";
 import { withEffects } from "../../src/send/delivery-effects.ts";
 
-export type PendingClaim = { limit: number; afterStop: boolean; resolve(rows: ClaimedDelivery[]): void; reject(error: Error): void };
+export type PendingClaim = {
+  limit: number;
+  afterStop: boolean;
+  resolve(rows: ClaimedDelivery[]): void;
+  reject(error: Error): void;
+};
 export type PendingSend = { deliveryId: string; resolve(result: SendResult | null): void; aborted: boolean };
-export type PendingRecord = { batch: ResultBatch; resolve(webhooks: RecordedWebhook[]): void; reject(error: Error): void };
+export type PendingRecord = {
+  batch: ResultBatch;
+  resolve(webhooks: RecordedWebhook[]): void;
+  reject(error: Error): void;
+};
 
 export type World = {
   actor: Actor<typeof dispatcherMachine>;
@@ -160,9 +180,17 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
       for (let i = 0; i < Math.min(count, claim.limit); i++) {
         const id = ids(++next);
         rows.push({
-          id, webhookId: "w1", eventId: `e-${id}`, eventType: "batch.completed", payload: "{}",
-          attemptCount: 0, url: "https://receiver.example/hook", webhookEnabled: true, consecutiveFailures: 0,
-          webhookVersion: 1, ...pick?.(i),
+          id,
+          webhookId: "w1",
+          eventId: `e-${id}`,
+          eventType: "batch.completed",
+          payload: "{}",
+          attemptCount: 0,
+          url: "https://receiver.example/hook",
+          webhookEnabled: true,
+          consecutiveFailures: 0,
+          webhookVersion: 1,
+          ...pick?.(i),
         });
       }
       world.claimed.push(...rows);

@@ -47,7 +47,12 @@ export async function markDelivered(sql: Sql, id: string, statusCode: number): P
 
 export type FailedAttempt = { statusCode: number | null; error: string };
 
-export async function markFailed(sql: Sql, id: string, attempt: FailedAttempt, schedule: readonly number[]): Promise<void> {
+export async function markFailed(
+  sql: Sql,
+  id: string,
+  attempt: FailedAttempt,
+  schedule: readonly number[],
+): Promise<void> {
   const row = await getDelivery(sql, id);
   if (!row || (row.status !== "pending" && row.status !== "failed")) return;
   const next = afterFailure(row.attempt_count, schedule);

@@ -37,7 +37,10 @@ export async function statusCounts(sql: Sql): Promise<Record<string, number>> {
 }
 
 /** A hosts file mapping the given names (plus localhost) and a resolv.conf whose DNS is 127.0.0.1. */
-export async function namespaceFiles(dir: string, names: Record<string, string>): Promise<{ hostsFile: string; resolvConfFile: string }> {
+export async function namespaceFiles(
+  dir: string,
+  names: Record<string, string>,
+): Promise<{ hostsFile: string; resolvConfFile: string }> {
   const hostsFile = join(dir, "hosts");
   const resolvConfFile = join(dir, "resolv.conf");
   const lines = ["127.0.0.1 localhost", "::1 localhost", ...Object.entries(names).map(([name, ip]) => `${ip} ${name}`)];

@@ -89,7 +89,15 @@ declare const Deno: {
 function spawnChild(argv: string[], env: Record<string, string>): Proc {
   let finished = false;
   if (runtime === "deno") {
-    const child = new Deno.Command(argv[0], { args: argv.slice(1), cwd: ROOT, env, clearEnv: true, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+    const child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      cwd: ROOT,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
     const pump = async (stream: ReadableStream<Uint8Array>, listeners: ((chunk: string) => void)[]) => {
       const decoder = new TextDecoder();
       for await (const bytes of stream) {
@@ -124,7 +132,9 @@ function spawnChild(argv: string[], env: Record<string, string>): Proc {
     onStderr: (l) => void child.stderr!.on("data", l),
     kill: (signal) => void child.kill(signal),
     done: () => finished,
-    exited: new Promise((resolve) => child.once("exit", (code, signal) => (finished = true, resolve({ code, signal })))),
+    exited: new Promise((resolve) =>
+      child.once("exit", (code, signal) => (finished = true, resolve({ code, signal })))
+    ),
   };
 }
 
@@ -204,7 +214,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       throw new Error(`service exited before listening (code ${code}, signal ${signal}): ${stderr.trim()}`);
     }),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`service did not listen within ${startTimeoutMs} ms: ${stderr.trim()}`)), startTimeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`service did not listen within ${startTimeoutMs} ms: ${stderr.trim()}`)),
+        startTimeoutMs,
+      );
     }),
   ]).catch(async (error) => {
     child.kill("SIGKILL");
@@ -229,7 +242,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function until<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
+export async function until<T>(
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -35,7 +35,9 @@ export async function verify(
   const signatures = header(headers, "webhook-signature");
   if (!msgId || !timestamp || !signatures) return { ok: false, reason: "missing_headers" };
 
-  if (!/^\d+$/.test(timestamp) || !Number.isSafeInteger(Number(timestamp))) return { ok: false, reason: "bad_timestamp" };
+  if (!/^\d+$/.test(timestamp) || !Number.isSafeInteger(Number(timestamp))) {
+    return { ok: false, reason: "bad_timestamp" };
+  }
   const ts = Number(timestamp);
   const tolerance = opts.toleranceSeconds ?? 300;
   const now = opts.nowSeconds ?? Math.floor(Date.now() / 1000);
