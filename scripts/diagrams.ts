@@ -11,6 +11,7 @@ import { deliveryMachine } from "../machines/delivery.ts";
 import { dispatcherMachine } from "../machines/dispatcher.ts";
 import { webhookMachine } from "../machines/webhook.ts";
 
+// deno-lint-ignore no-explicit-any -- any machine's state nodes
 type Node = StateNode<any, any>;
 type Transition = Node["transitions"] extends Map<string, (infer T)[]> ? T : never;
 

@@ -65,7 +65,7 @@ test("SIGKILL with ~1,000 deliveries in flight loses none; re-sends are only of 
   for (const res of held) res.destroy();
   receiver.setHandler((_req, res) => void res.end("ok"));
 
-  const second = await start({ env: env() });
+  await start({ env: env() });
   await until(async () => (await statusCounts(db.sql)).delivered === TOTAL, 30_000, "every delivery delivered");
 
   const rows = await db.sql<{ attempt_count: number }[]>`SELECT attempt_count FROM webhook_deliveries`;

@@ -11,7 +11,7 @@ import { testDatabase } from "./support/database.ts";
 import { HUGE_BODY_BYTES, startFaultReceiver } from "./support/fault-receiver.ts";
 import { startReceiver } from "./support/receiver.ts";
 import { namespaceFiles, seedDeliveries, seedWebhooks } from "./support/seed.ts";
-import { type Service, startService, until } from "./support/service.ts";
+import { startService, until } from "./support/service.ts";
 
 // Set up at load time: bun's node:test ignores a hook's timeout option.
 const db = await testDatabase();

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testDatabase } from "./support/database.ts";
 import { namespaceFiles, seedDeliveries, seedWebhooks } from "./support/seed.ts";
-import { type Service, startService, until } from "./support/service.ts";
+import { startService, until } from "./support/service.ts";
 
 // Counts TCP connections, not HTTP requests: even a TLS hello would show.
 let connections = 0;

@@ -4,6 +4,7 @@
 // database error (a 500) later.
 import { z } from "@hono/zod-openapi";
 
+// deno-lint-ignore no-control-regex -- NUL is exactly what this refuses
 const NUL = /\u0000/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

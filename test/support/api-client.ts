@@ -17,6 +17,7 @@ export const FAKE_DNS: Record<string, string[]> = {
   "v6-loopback.example.com": ["::1"],
 };
 
+// deno-lint-ignore no-explicit-any -- JSON replies, read field by field in assertions
 export type Reply = { status: number; body: any; text: string; headers: Headers };
 
 /** The reply is an error in the API's shape: this status, a code, a message, and `code` if given. */
