@@ -330,6 +330,7 @@ export function diagramsBlock(): string {
     "",
     ...sections.flatMap((s) => [s, ""]),
     "To open a machine in Stately Studio, import its config from `docs/machines/<name>.json`.",
+    "",
     END_MARKER,
   ].join("\n");
 }
