@@ -23,10 +23,12 @@ export type AttemptRow = {
  */
 export type Cursor = { micros: bigint; id: string };
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const CURSOR = /^(\d{1,19})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 export function encodeCursor(cursor: Cursor): string {
-  return btoa(`${cursor.micros}.${cursor.id}`).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return encoder.encode(`${cursor.micros}.${cursor.id}`).toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 /** Undefined for anything that is not a cursor this module made. */
@@ -34,7 +36,7 @@ export function decodeCursor(text: string): Cursor | undefined {
   if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return undefined;
   let plain: string;
   try {
-    plain = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+    plain = decoder.decode(Uint8Array.fromBase64(text, { alphabet: "base64url" }));
   } catch {
     return undefined;
   }
