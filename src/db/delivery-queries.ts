@@ -3,6 +3,7 @@
 // which gives a failed or exhausted delivery a fresh schedule.
 import type { Sql } from "postgres";
 import type { DeliveryRow, DeliveryStatus } from "./delivery-row.ts";
+import { epochMicros } from "./epoch-micros.ts";
 import { DELIVERY_CHANNEL } from "./migrations.ts";
 
 export type DeliverySummary = Omit<DeliveryRow, "payload">;
@@ -75,7 +76,7 @@ export async function listDeliveries(
   const after = options.after;
   const rows = await sql<(DeliverySummary & { created_micros: string })[]>`
     SELECT ${sql.unsafe(SUMMARY)},
-      (extract(epoch FROM d.created_at) * 1000000)::bigint::text AS created_micros
+      ${epochMicros(sql, "d.created_at")} AS created_micros
     FROM webhook_deliveries d
     WHERE d.webhook_id = ${webhookId}
       ${options.status ? sql`AND d.status = ${options.status}` : sql``}
