@@ -16,8 +16,8 @@ export type ClaimedRow = ClaimedDelivery & { secret: string | null };
  * off, this transaction only). Other sessions see it at once; only a
  * Postgres crash in the next fraction of a second could undo it, and an
  * undone claim is a due row again: sent once more, never lost. Waiting in
- * line for the fsync behind every publish made a 30-row claim take 17 ms at
- * the median and 136 ms at p99 under 1,000 publishes/s.
+ * line for the fsync behind every publish made claims slow under publishing
+ * load (BENCHMARKS.md, "What changed", 8).
  */
 export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number): Promise<ClaimedRow[]> {
   if (limit <= 0) return [];
