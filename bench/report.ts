@@ -9,6 +9,13 @@ import type { memory } from "./scenarios/memory.ts";
 import type { soak } from "./scenarios/soak.ts";
 import type { throughput } from "./scenarios/throughput.ts";
 
+/** A Markdown table and the blank line after it; the first `left` columns are left-aligned, the rest right. */
+function markdownTable(header: string[], rows: string[][], left = 1): string[] {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  const align = header.map((_, i) => (i < left ? "---" : "---:"));
+  return [line(header), `|${align.join("|")}|`, ...rows.map(line), ""];
+}
+
 function table(results: Record<string, unknown>): string {
   const r = results as {
     runtime: string;
@@ -28,63 +35,86 @@ function table(results: Record<string, unknown>): string {
     "",
   ];
   if (r.throughput) {
-    lines.push(
-      "| throughput | deliveries | failing endpoints | seconds | deliveries/s | peak RSS |",
-      "|---|---:|---:|---:|---:|---:|",
-    );
-    for (const t of r.throughput) {
-      lines.push(
-        `| ${
-          t.failing_webhooks ? "10% failing" : "all healthy"
-        } | ${t.deliveries} | ${t.failing_webhooks}/${t.webhooks} | ${t.seconds} | **${t.per_second}** | ${t.peak_rss_mb} MB |`,
-      );
-    }
-    lines.push("");
+    lines.push(...markdownTable(
+      ["throughput", "deliveries", "failing endpoints", "seconds", "deliveries/s", "peak RSS"],
+      r.throughput.map((t) => [
+        t.failing_webhooks ? "10% failing" : "all healthy",
+        `${t.deliveries}`,
+        `${t.failing_webhooks}/${t.webhooks}`,
+        `${t.seconds}`,
+        `**${t.per_second}**`,
+        `${t.peak_rss_mb} MB`,
+      ]),
+    ));
   }
   if (r.latency) {
-    lines.push(
-      "| latency (publish→receipt) | achieved/s | received | p50 | p95 | p99 | max | API p99 |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|",
-    );
-    for (const l of r.latency) {
-      lines.push(
-        `| ${l.target_per_second}/s | ${l.achieved_per_second} | ${l.received}/${l.published} | ${l.p50_ms} ms | ${l.p95_ms} ms | **${l.p99_ms} ms** | ${l.max_ms} ms | ${l.api_p99_ms} ms |`,
-      );
-    }
-    lines.push("");
+    lines.push(...markdownTable(
+      ["latency (publish→receipt)", "achieved/s", "received", "p50", "p95", "p99", "max", "API p99"],
+      r.latency.map((l) => [
+        `${l.target_per_second}/s`,
+        `${l.achieved_per_second}`,
+        `${l.received}/${l.published}`,
+        `${l.p50_ms} ms`,
+        `${l.p95_ms} ms`,
+        `**${l.p99_ms} ms**`,
+        `${l.max_ms} ms`,
+        `${l.api_p99_ms} ms`,
+      ]),
+    ));
   }
   if (r.backlog) {
-    lines.push(
-      "| backlog | claim p50 | claim p99 | deliveries/s | table | pending index |",
-      "|---|---:|---:|---:|---:|---:|",
-    );
-    for (const b of r.backlog) {
-      lines.push(
-        `| ${
-          b.historical_delivered_rows.toLocaleString("en")
-        } delivered rows | ${b.claim_p50_ms} ms | ${b.claim_p99_ms} ms | ${b.per_second} | ${b.table_size} | ${b.pending_index_size} |`,
-      );
-    }
-    lines.push("");
+    lines.push(...markdownTable(
+      ["backlog", "claim p50", "claim p99", "deliveries/s", "table", "pending index"],
+      r.backlog.map((b) => [
+        `${b.historical_delivered_rows.toLocaleString("en")} delivered rows`,
+        `${b.claim_p50_ms} ms`,
+        `${b.claim_p99_ms} ms`,
+        `${b.per_second}`,
+        b.table_size,
+        b.pending_index_size,
+      ]),
+    ));
   }
   if (r.memory) {
     const m = r.memory;
-    lines.push(
-      "| memory | in flight | idle RSS | loaded RSS | bytes per in-flight delivery | peak RSS |",
-      "|---|---:|---:|---:|---:|---:|",
-      `| held by receiver | ${m.in_flight} (${m.at_receiver} at receiver) | ${m.idle_rss_mb} MB | ${m.loaded_rss_mb} MB | ${m.bytes_per_in_flight_delivery} | ${m.peak_rss_mb} MB |`,
-      "",
-    );
+    lines.push(...markdownTable(
+      ["memory", "in flight", "idle RSS", "loaded RSS", "bytes per in-flight delivery", "peak RSS"],
+      [[
+        "held by receiver",
+        `${m.in_flight} (${m.at_receiver} at receiver)`,
+        `${m.idle_rss_mb} MB`,
+        `${m.loaded_rss_mb} MB`,
+        `${m.bytes_per_in_flight_delivery}`,
+        `${m.peak_rss_mb} MB`,
+      ]],
+    ));
   }
   if (r.soak) {
     const s = r.soak;
     lines.push(
-      "| soak | finished | seconds | deliveries/s | RSS after warm-up | RSS at end | peak RSS | in flight after drain |",
-      "|---|---|---:|---:|---:|---:|---:|---:|",
-      `| ${s.deliveries} (10% failing) | ${
-        s.finished ? "yes" : "no (10 min cap)"
-      } | ${s.seconds} | ${s.per_second} | ${s.rss_after_warmup_mb} MB | ${s.rss_at_end_mb} MB | ${s.peak_rss_mb} MB | ${s.in_flight_after_drain} |`,
-      "",
+      ...markdownTable(
+        [
+          "soak",
+          "finished",
+          "seconds",
+          "deliveries/s",
+          "RSS after warm-up",
+          "RSS at end",
+          "peak RSS",
+          "in flight after drain",
+        ],
+        [[
+          `${s.deliveries} (10% failing)`,
+          s.finished ? "yes" : "no (10 min cap)",
+          `${s.seconds}`,
+          `${s.per_second}`,
+          `${s.rss_after_warmup_mb} MB`,
+          `${s.rss_at_end_mb} MB`,
+          `${s.peak_rss_mb} MB`,
+          `${s.in_flight_after_drain}`,
+        ]],
+        2,
+      ),
       `RSS samples (MB): ${s.rss_samples_mb.join(", ")}`,
       "",
     );
