@@ -34,6 +34,7 @@ import { dispatcherMachine, inFinishOrder } from "../machines/dispatcher.ts";
 import { webhookMachine } from "../machines/webhook.ts";
 import { keyOfTaken, stateNodes, transitions } from "../scripts/diagrams.ts";
 import { claimDue } from "../src/db/claim.ts";
+import { epochMicros } from "../src/db/epoch-micros.ts";
 import { createDelivery } from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
 import { createWebhook, updateWebhook } from "../src/db/webhooks.ts";
@@ -410,7 +411,7 @@ test("webhook: the shortest path to every state and transition, done to a real r
           UPDATE user_webhooks SET consecutive_failures = ${event.consecutiveFailures}, enabled = ${event.enabled},
             disabled_at = CASE WHEN ${event.enabled} THEN NULL ELSE coalesce(disabled_at, now()) END
           WHERE id = ${webhook.id}
-          RETURNING consecutive_failures, enabled, (extract(epoch FROM updated_at) * 1000000)::bigint::text AS version`;
+          RETURNING consecutive_failures, enabled, ${epochMicros(db.sql, "updated_at")} AS version`;
         sent = {
           type: "SYNC",
           consecutiveFailures: r.consecutive_failures,

@@ -171,6 +171,21 @@ test("isForbiddenAddress fails closed on anything that is not a clean literal", 
   for (const ip of junk) assert.equal(isForbiddenAddress(ip), true, JSON.stringify(ip));
 });
 
+test("isForbiddenAddress reads a dotted IPv4 tail in IPv6 strictly and for what it is", () => {
+  // ::a.b.c.d is IPv4-compatible (::/96, refused), not IPv4-mapped; glibc prints ::808:808 so.
+  assert.equal(isForbiddenAddress("::8.8.8.8"), true);
+  assert.equal(isForbiddenAddress("::ffff:8.8.8.8"), false);
+  assert.equal(isForbiddenAddress("64:ff9b::8.8.8.8"), false);
+  assert.equal(isForbiddenAddress("64:ff9b::127.0.0.1"), true);
+  // A tail that is not strict dotted decimal is junk, not 177.0.0.1 or 127.0.0.1.
+  for (const ip of ["::ffff:0177.0.0.1", "::ffff:0x7f.0.0.1", "::ffff:8.8.8.08", "1:2:3:4:5:6:7:8.8.8.8"]) {
+    assert.equal(isForbiddenAddress(ip), true, ip);
+  }
+  // Any zone is dropped before the address is judged.
+  assert.equal(isForbiddenAddress("fe80::1%eth0.100"), true);
+  assert.equal(isForbiddenAddress("2606:4700::1111%eth0.100"), false);
+});
+
 test("checkUrlShape accepts https anywhere and http only to localhost and 127.0.0.1", () => {
   for (
     const url of ["https://example.com/x", "https://10.0.0.1/", "http://localhost:3000/x", "http://127.0.0.1:9999/x"]

@@ -2,6 +2,7 @@
 // share one, leased by pushing next_attempt_at out, joined to their webhook.
 import type { Sql } from "postgres";
 import type { ClaimedDelivery } from "../../machines/delivery.ts";
+import { epochMicros } from "./epoch-micros.ts";
 
 /** A claimed row as the dispatcher sees it, plus the webhook's secret, which never enters an actor. */
 export type ClaimedRow = ClaimedDelivery & { secret: string | null };
@@ -15,8 +16,8 @@ export type ClaimedRow = ClaimedDelivery & { secret: string | null };
  * off, this transaction only). Other sessions see it at once; only a
  * Postgres crash in the next fraction of a second could undo it, and an
  * undone claim is a due row again: sent once more, never lost. Waiting in
- * line for the fsync behind every publish made a 30-row claim take 17 ms at
- * the median and 136 ms at p99 under 1,000 publishes/s.
+ * line for the fsync behind every publish made claims slow under publishing
+ * load (BENCHMARKS.md, "What changed", 8).
  */
 export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number): Promise<ClaimedRow[]> {
   if (limit <= 0) return [];
@@ -48,7 +49,7 @@ export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number
       RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.payload::text AS payload, d.attempt_count
     )
     SELECT c.*, w.url, w.secret, w.enabled, w.consecutive_failures,
-      (extract(epoch FROM w.updated_at) * 1000000)::bigint::text AS version
+      ${epochMicros(sql, "w.updated_at")} AS version
     FROM claimed c LEFT JOIN user_webhooks w ON w.id = c.webhook_id`;
   return rows.map((r) => ({
     id: r.id,

@@ -3,6 +3,7 @@
 // which gives a failed or exhausted delivery a fresh schedule.
 import type { Sql } from "postgres";
 import type { DeliveryRow, DeliveryStatus } from "./delivery-row.ts";
+import { epochMicros } from "./epoch-micros.ts";
 import { DELIVERY_CHANNEL } from "./migrations.ts";
 
 export type DeliverySummary = Omit<DeliveryRow, "payload">;
@@ -23,10 +24,12 @@ export type AttemptRow = {
  */
 export type Cursor = { micros: bigint; id: string };
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const CURSOR = /^(\d{1,19})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 export function encodeCursor(cursor: Cursor): string {
-  return btoa(`${cursor.micros}.${cursor.id}`).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return encoder.encode(`${cursor.micros}.${cursor.id}`).toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 /** Undefined for anything that is not a cursor this module made. */
@@ -34,7 +37,7 @@ export function decodeCursor(text: string): Cursor | undefined {
   if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return undefined;
   let plain: string;
   try {
-    plain = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
+    plain = decoder.decode(Uint8Array.fromBase64(text, { alphabet: "base64url" }));
   } catch {
     return undefined;
   }
@@ -73,7 +76,7 @@ export async function listDeliveries(
   const after = options.after;
   const rows = await sql<(DeliverySummary & { created_micros: string })[]>`
     SELECT ${sql.unsafe(SUMMARY)},
-      (extract(epoch FROM d.created_at) * 1000000)::bigint::text AS created_micros
+      ${epochMicros(sql, "d.created_at")} AS created_micros
     FROM webhook_deliveries d
     WHERE d.webhook_id = ${webhookId}
       ${options.status ? sql`AND d.status = ${options.status}` : sql``}

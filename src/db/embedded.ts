@@ -62,6 +62,24 @@ async function letPostgresUserIn(dir: string): Promise<void> {
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 
+type ClusterOptions = { databaseDir: string; port: number; password: string; log?: (line: string) => void };
+
+/** The cluster in `databaseDir` as statehook runs it, not yet started; it must be initialised already or next. */
+export function embeddedCluster({ databaseDir, port, password, log = () => {} }: ClusterOptions): EmbeddedPostgres {
+  return new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: "statehook",
+    password,
+    persistent: true,
+    createPostgresUser: isRoot(),
+    authMethod: "scram-sha-256",
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=on"],
+    onLog: (m) => log(String(m).trim()),
+    onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
+  });
+}
+
 export async function startEmbeddedPostgres(
   dataDir: string,
   log: (line: string) => void = () => {},
@@ -81,18 +99,7 @@ export async function startEmbeddedPostgres(
     await writeFile(passwordFile, password, { mode: 0o600 });
   }
   const port = await freePort();
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: "statehook",
-    password,
-    persistent: true,
-    createPostgresUser: isRoot(),
-    authMethod: "scram-sha-256",
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=on"],
-    onLog: (m) => log(String(m).trim()),
-    onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
-  });
+  const pg = embeddedCluster({ databaseDir, port, password, log });
   if (!initialised) await pg.initialise();
   await pg.start().catch((error) => {
     throw new Error(`embedded Postgres failed to start in ${databaseDir}${error ? `: ${error}` : ""}`);

@@ -115,9 +115,8 @@ export const migrations: Migration[] = [
     version: 4,
     name: "publishes through the API wake their own dispatcher, not every listener",
     // A transaction that NOTIFYs commits under a lock every other notifying
-    // transaction waits for, one fsync at a time: with a NOTIFY per publish,
-    // publishing topped out near 1,500 events/s here (3,900 without). The
-    // API sets statehook.notify = off for its insert and wakes the dispatcher
+    // transaction waits for, one fsync at a time: a NOTIFY per publish capped
+    // publishing (BENCHMARKS.md, "What changed", 6). The API sets statehook.notify = off for its insert and wakes the dispatcher
     // in its own process; rows written any other way still NOTIFY.
     sql: `
       CREATE OR REPLACE FUNCTION statehook_notify_deliveries() RETURNS trigger AS $$

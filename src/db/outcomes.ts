@@ -9,6 +9,7 @@
 // when the claim runs out, to be sent once more, never lost.
 import type { Sql } from "postgres";
 import type { RecordedWebhook, ResultBatch } from "../../machines/dispatcher.ts";
+import { epochMicros } from "./epoch-micros.ts";
 
 // Postgres text cannot hold NUL; a receiver's body might.
 const storable = (text: string | null) => (text === null ? null : text.replaceAll("\u0000", ""));
@@ -105,7 +106,7 @@ export async function recordOutcomes(sql: Sql, batch: ResultBatch, threshold: nu
         -- An all-success batch on a healthy webhook changes nothing: skip the write.
         AND NOT (p.leading = 0 AND p.longest_later = 0 AND w.consecutive_failures = 0)
       RETURNING w.id, w.consecutive_failures, w.enabled, (NOT w.enabled AND w.disabled_at = now()) AS tripped,
-        (extract(epoch FROM w.updated_at) * 1000000)::bigint::text AS version
+        ${epochMicros(sql, "w.updated_at")} AS version
     )
     SELECT id, consecutive_failures, enabled, tripped, version FROM webhooks`;
   return recorded.map((r) => ({

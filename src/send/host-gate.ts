@@ -3,8 +3,7 @@
 // open than that, every answer beyond the 64th closes its socket and the next
 // request opens a new TCP connection, and a burst of 250 sends to one
 // receiver spends most of its time connecting. Held to the cap, connections
-// are reused (Bun: ~19,000 POSTs/s at 64 open vs ~15,000 at 250; Deno:
-// ~13,000 vs ~6,500, both to one local receiver).
+// are reused, under Deno too (BENCHMARKS.md, "What changed", 3).
 
 export type HostGate = {
   /** Resolves when a request to `host` may start; false if `signal` aborted first. */

@@ -5,26 +5,15 @@
 const SECRET_PREFIX = "whsec_";
 const encoder = new TextEncoder();
 
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
-// Throws on invalid input (atob raises InvalidCharacterError).
-function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-}
-
 export function generateSecret(): string {
-  return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(32)));
+  return SECRET_PREFIX + crypto.getRandomValues(new Uint8Array(32)).toBase64();
 }
 
 export async function importSigningKey(secret: string): Promise<CryptoKey> {
   const b64 = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   let raw: Uint8Array<ArrayBuffer>;
   try {
-    raw = fromBase64(b64);
+    raw = Uint8Array.fromBase64(b64); // throws SyntaxError on invalid input
   } catch {
     // Deliberately does not echo the secret into the message (it ends up in logs).
     throw new Error("importSigningKey: secret is not valid base64");
@@ -49,7 +38,7 @@ export async function sign(
   if (!Number.isSafeInteger(timestampSeconds)) {
     throw new Error(`sign: timestampSeconds must be an integer, got ${timestampSeconds}`);
   }
-  return "v1," + toBase64(await hmac(secret, msgId, timestampSeconds, body));
+  return "v1," + (await hmac(secret, msgId, timestampSeconds, body)).toBase64();
 }
 
 export async function webhookHeaders(

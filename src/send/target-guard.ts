@@ -3,6 +3,10 @@
 // any host that is or resolves to a non-public address.
 
 import { lookup } from "node:dns/promises";
+import ipaddr from "ipaddr.js";
+
+type IPv4 = ipaddr.IPv4;
+type IPv6 = ipaddr.IPv6;
 
 export type TargetCheckCode =
   | "invalid_url"
@@ -69,104 +73,15 @@ export function checkUrlShape(url: string): TargetCheck {
 }
 
 // ---------------------------------------------------------------------------
-// IP literal parsing
+// Policy: the refused ranges
 
-// Strict dotted decimal. Leading zeros are refused because a URL parser reads
-// 0177 as octal 127, while a naive decimal parse would read it as 177.
-function parseDecimalOctet(part: string): number | null {
-  if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return null;
-  const value = Number(part);
-  return value <= 255 ? value : null;
-}
+type V4Range = [IPv4, number];
+type V6Range = [IPv6, number];
 
-function parseIPv4(text: string): number | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    const octet = parseDecimalOctet(part);
-    if (octet === null) return null;
-    value = value * 256 + octet;
-  }
-  return value;
-}
+const v4 = (cidr: string): V4Range => ipaddr.IPv4.parseCIDR(cidr);
+const v6 = (cidr: string): V6Range => ipaddr.IPv6.parseCIDR(cidr);
 
-function parseHexGroup(token: string): number | null {
-  return /^[0-9a-fA-F]{1,4}$/.test(token) ? parseInt(token, 16) : null;
-}
-
-// Colon-separated 16-bit groups; the last token may be a dotted IPv4 tail,
-// which counts as two groups.
-function parseGroupList(text: string, allowIPv4Tail: boolean): number[] | null {
-  if (text === "") return [];
-  const tokens = text.split(":");
-  const groups: number[] = [];
-  for (const [index, token] of tokens.entries()) {
-    const isLast = index === tokens.length - 1;
-    if (isLast && allowIPv4Tail && token.includes(".")) {
-      const v4 = parseIPv4(token);
-      if (v4 === null) return null;
-      groups.push(Math.floor(v4 / 0x10000), v4 % 0x10000);
-      continue;
-    }
-    const group = parseHexGroup(token);
-    if (group === null) return null;
-    groups.push(group);
-  }
-  return groups;
-}
-
-function groupsToBigInt(groups: number[]): bigint {
-  return groups.reduce((acc, group) => (acc << 16n) | BigInt(group), 0n);
-}
-
-function parseIPv6(text: string): bigint | null {
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  if (halves.length === 1) {
-    const groups = parseGroupList(text, true);
-    return groups !== null && groups.length === 8 ? groupsToBigInt(groups) : null;
-  }
-  const head = parseGroupList(halves[0], false);
-  const tail = parseGroupList(halves[1], true);
-  if (head === null || tail === null || head.length + tail.length > 7) return null;
-  const zeros: number[] = new Array(8 - head.length - tail.length).fill(0);
-  return groupsToBigInt([...head, ...zeros, ...tail]);
-}
-
-// Resolvers may return link-local addresses with a zone, e.g. fe80::1%eth0.
-function stripZone(text: string): string {
-  const percent = text.indexOf("%");
-  return percent === -1 ? text : text.slice(0, percent);
-}
-
-// ---------------------------------------------------------------------------
-// Address classification
-
-type V4Range = { base: number; bits: number };
-type V6Range = { base: bigint; bits: number };
-
-function v4Range(cidr: string): V4Range {
-  const [address, bits] = cidr.split("/");
-  return { base: parseIPv4(address)!, bits: Number(bits) };
-}
-
-function v6Range(cidr: string): V6Range {
-  const [address, bits] = cidr.split("/");
-  return { base: parseIPv6(address)!, bits: Number(bits) };
-}
-
-function inV4Range(address: number, range: V4Range): boolean {
-  const size = 2 ** (32 - range.bits);
-  return Math.floor(address / size) === Math.floor(range.base / size);
-}
-
-function inV6Range(address: bigint, range: V6Range): boolean {
-  const shift = BigInt(128 - range.bits);
-  return address >> shift === range.base >> shift;
-}
-
-const FORBIDDEN_V4: V4Range[] = [
+const REFUSED_V4: V4Range[] = [
   "0.0.0.0/8", // "this network", includes unspecified 0.0.0.0
   "10.0.0.0/8",
   "100.64.0.0/10", // CGNAT
@@ -182,50 +97,85 @@ const FORBIDDEN_V4: V4Range[] = [
   "203.0.113.0/24", // TEST-NET-3
   "224.0.0.0/4", // multicast
   "240.0.0.0/4", // reserved, includes broadcast 255.255.255.255
-].map(v4Range);
+].map(v4);
 
 // IPv6 is allow-listed: only global unicast 2000::/3 can be public. That alone
 // refuses ::, ::1, IPv4-compatible ::/96, fc00::/7 (incl. fd00:ec2::254),
 // fe80::/10, ff00::/8 and the rest; these are the non-public holes inside it.
-const GLOBAL_UNICAST = v6Range("2000::/3");
-const FORBIDDEN_V6_IN_GLOBAL: V6Range[] = [
+const GLOBAL_UNICAST = v6("2000::/3");
+const REFUSED_V6_IN_GLOBAL: V6Range[] = [
   "2001::/23", // IETF protocol assignments, incl. Teredo 2001::/32
   "2001:db8::/32", // documentation
   "3fff::/20", // documentation
-].map(v6Range);
+].map(v6);
 
-const IPV4_MAPPED = v6Range("::ffff:0:0/96");
-const NAT64 = v6Range("64:ff9b::/96");
-const SIX_TO_FOUR = v6Range("2002::/16");
+// IPv6 forms that carry the IPv4 address the packet really goes to, with the
+// index of the 16-bit group where those 32 bits start. The IPv4 decides.
+const CARRIES_V4: Array<{ range: V6Range; at: number }> = [
+  { range: v6("::ffff:0:0/96"), at: 6 }, // IPv4-mapped
+  { range: v6("64:ff9b::/96"), at: 6 }, // NAT64 (RFC 6052)
+  { range: v6("2002::/16"), at: 1 }, // 6to4
+];
 
-// IPv6 forms that carry an IPv4 address the packet really goes to.
-function embeddedIPv4(address: bigint): number | null {
-  if (inV6Range(address, IPV4_MAPPED) || inV6Range(address, NAT64)) {
-    return Number(address & 0xffffffffn);
-  }
-  if (inV6Range(address, SIX_TO_FOUR)) return Number((address >> 80n) & 0xffffffffn);
-  return null;
+function embeddedIPv4(address: IPv6): IPv4 | null {
+  const carrier = CARRIES_V4.find(({ range }) => address.match(range));
+  if (carrier === undefined) return null;
+  const [high, low] = address.parts.slice(carrier.at, carrier.at + 2);
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
 }
 
-function isForbiddenIPv4(address: number): boolean {
-  return FORBIDDEN_V4.some((range) => inV4Range(address, range));
+function isRefusedIPv4(address: IPv4): boolean {
+  return REFUSED_V4.some((range) => address.match(range));
 }
 
-function isForbiddenIPv6(address: bigint): boolean {
-  const v4 = embeddedIPv4(address);
-  if (v4 !== null) return isForbiddenIPv4(v4);
-  if (!inV6Range(address, GLOBAL_UNICAST)) return true;
-  return FORBIDDEN_V6_IN_GLOBAL.some((range) => inV6Range(address, range));
+function isRefusedIPv6(address: IPv6): boolean {
+  const carried = embeddedIPv4(address);
+  if (carried !== null) return isRefusedIPv4(carried);
+  if (!address.match(GLOBAL_UNICAST)) return true;
+  return REFUSED_V6_IN_GLOBAL.some((range) => address.match(range));
+}
+
+// ---------------------------------------------------------------------------
+// IP literals (parsed by ipaddr.js, held to the strict forms)
+
+// Only strict dotted decimal: ipaddr.js would also read 0177.0.0.1 (octal),
+// 0x7f.1 and 2130706433, which the URL parser has already normalised away.
+function parseIPv4(text: string): IPv4 | null {
+  return ipaddr.IPv4.isValidFourPartDecimal(text) ? ipaddr.IPv4.parse(text) : null;
+}
+
+// ipaddr.js reads a dotted IPv4 tail loosely (0177 as decimal 177) and reads
+// ::a.b.c.d as IPv4-mapped, though it is IPv4-compatible (::/96). So the tail
+// is checked strictly here and handed on as two hex groups.
+function hexTail(text: string): string | null {
+  if (!text.includes(".")) return text;
+  const colon = text.lastIndexOf(":");
+  const tail = parseIPv4(text.slice(colon + 1));
+  if (tail === null) return null;
+  const [a, b, c, d] = tail.octets;
+  return `${text.slice(0, colon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
+// Resolvers may return link-local addresses with a zone, e.g. fe80::1%eth0;
+// the zone only picks the interface, the address decides.
+function stripZone(text: string): string {
+  const percent = text.indexOf("%");
+  return percent === -1 ? text : text.slice(0, percent);
+}
+
+function parseIPv6(text: string): IPv6 | null {
+  const plain = hexTail(stripZone(text));
+  return plain !== null && ipaddr.IPv6.isValid(plain) ? ipaddr.IPv6.parse(plain) : null;
 }
 
 /** True unless `ip` is a plain IPv4/IPv6 literal of a public address. Input
  * that is not a clean literal (brackets, leading zeros, junk) is forbidden:
  * the guard fails closed. */
 export function isForbiddenAddress(ip: string): boolean {
-  const v4 = parseIPv4(ip);
-  if (v4 !== null) return isForbiddenIPv4(v4);
-  const v6 = parseIPv6(stripZone(ip));
-  return v6 === null ? true : isForbiddenIPv6(v6);
+  const asV4 = parseIPv4(ip);
+  if (asV4 !== null) return isRefusedIPv4(asV4);
+  const asV6 = parseIPv6(ip);
+  return asV6 === null ? true : isRefusedIPv6(asV6);
 }
 
 // ---------------------------------------------------------------------------

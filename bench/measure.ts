@@ -1,0 +1,30 @@
+// How the scenarios measure: rows the service has finished with, the
+// service's resident set sampled while a scenario runs, and numbers rounded
+// for the report.
+import type { Sql } from "../src/db/client.ts";
+import type { Service } from "../test/support/service.ts";
+
+export const round = (n: number, digits = 0) => Number(n.toFixed(digits));
+export const mb = (bytes: number) => round(bytes / 1048576, 1);
+
+/** Rows of these webhooks with their one attempt recorded (delivered, or failed after an attempt). */
+export const settledRows = async (sql: Sql, webhookIds: string[]) => {
+  const [r] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM webhook_deliveries
+    WHERE webhook_id = ANY(${webhookIds}::uuid[]) AND status <> 'pending'
+      AND NOT (status = 'failed' AND attempt_count = 0)`;
+  return r.n;
+};
+
+/** Samples the service's resident set every 100 ms while `body` runs. */
+export async function sampled<T>(service: Service, body: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
+  let peak = 0;
+  const timer = setInterval(() => void service.memory().then((m) => (peak = Math.max(peak, m.rss)), () => {}), 100);
+  try {
+    const result = await body();
+    peak = Math.max(peak, (await service.memory()).rss);
+    return { result, peakRss: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}

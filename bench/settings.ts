@@ -1,0 +1,34 @@
+// The benchmark's settings, read from the environment (listed at the head of
+// bench/run.ts), and the environment every scenario starts the service with.
+import process from "node:process";
+
+const env = process.env;
+export const MAX_SENDS = env.BENCH_MAX_CONCURRENT_SENDS ?? "250";
+export const CLAIM_BATCH = env.BENCH_CLAIM_BATCH_SIZE ?? "250";
+export const SOAK = Number(env.BENCH_SOAK ?? 200_000);
+export const PROFILE = env.BENCH_PROFILE;
+export const SKIP = new Set((env.BENCH_SKIP ?? "").split(",").filter(Boolean));
+export const TOKEN = "benchmark-token-0123456789abcdef";
+export const THROUGHPUT_N = Number(env.BENCH_DELIVERIES ?? 20_000);
+// Open-loop publishing rates (events/s) and how long each runs (s).
+export const LATENCY_RATES = (env.BENCH_RATES ?? "100:10,1000:10,5000:4").split(",").map((r) =>
+  r.split(":").map(Number)
+);
+export const WEBHOOKS = 50;
+
+export function serviceEnv(databaseUrl: string, extra: Record<string, string> = {}) {
+  return {
+    DATABASE_URL: databaseUrl,
+    STATEHOOK_API_TOKEN: TOKEN,
+    STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
+    STATEHOOK_MAX_CONCURRENT_SENDS: MAX_SENDS,
+    STATEHOOK_CLAIM_BATCH_SIZE: CLAIM_BATCH,
+    // One attempt per benchmark run: a failure's retry is an hour away.
+    STATEHOOK_RETRY_SCHEDULE: "0,3600",
+    // Failing endpoints keep being tried, so every row costs one attempt.
+    STATEHOOK_CIRCUIT_BREAKER_THRESHOLD: "1000000",
+    STATEHOOK_POLL_INTERVAL_MS: "1000",
+    STATEHOOK_TIMEOUT_SECS: "30",
+    ...extra,
+  };
+}
