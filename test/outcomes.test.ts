@@ -1,6 +1,8 @@
 // The batched result write must behave exactly like dwctl's one-row-at-a-time
 // writes. A fast-check property applies random batches both ways, on twin
-// rows, and compares every delivery and webhook column that matters.
+// rows, and compares every delivery and webhook column that matters. Where
+// the batched write deliberately differs (README, "Differences from dwctl"),
+// a test below pins down how.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -55,11 +57,17 @@ async function twinWebhooks(startCounts: number[], threshold: number) {
   return ids;
 }
 
+/** Where a claim left next_attempt_at: one fixed instant, so a write that keeps it is seen exactly. */
+const CLAIMED_UNTIL = new Date(Date.now() + 300_000);
+
+/** A row as the claim hands it over: due no more, and, after a failed attempt, carrying that failure. */
 async function deliveryWithAttempts(webhookId: string, attempts: number) {
   const row = await createDelivery(db.sql, { webhookId, eventId: crypto.randomUUID(), eventType: "a.b", payload: {} });
-  await db.sql`UPDATE webhook_deliveries SET attempt_count = ${attempts}, status = ${
-    attempts > 0 ? "failed" : "pending"
-  } WHERE id = ${row.id}`;
+  const failed = attempts > 0;
+  await db.sql`UPDATE webhook_deliveries SET attempt_count = ${attempts}, status = ${failed ? "failed" : "pending"},
+    next_attempt_at = ${CLAIMED_UNTIL}, last_status_code = ${failed ? 503 : null},
+    last_error = ${failed ? "HTTP 503" : null}
+    WHERE id = ${row.id}`;
   return row.id;
 }
 
@@ -98,10 +106,13 @@ function outcomeOf(step: Step, deliveryId: string, webhookId: string, schedule: 
   };
 }
 
+// wait: null while next_attempt_at is still the claim's; otherwise seconds
+// from the write (updated_at is the writing transaction's now()) to it.
 const deliveryState = (ids: string[]) =>
   db.sql`
   SELECT status, attempt_count, last_status_code, last_error,
-    round(extract(epoch FROM next_attempt_at - now()))::int AS wait
+    CASE WHEN next_attempt_at = ${CLAIMED_UNTIL} THEN NULL
+      ELSE round(extract(epoch FROM next_attempt_at - updated_at))::int END AS wait
   FROM webhook_deliveries WHERE id = ANY(${ids}::uuid[])
   ORDER BY array_position(${ids}::uuid[], id)`;
 
@@ -133,7 +144,7 @@ test("one batched write equals dwctl's sequential writes, for any batch", async 
           await resetFailures(db.sql, webhookId);
         }
         if (step.kind === "failure") {
-          await markFailed(db.sql, id, { statusCode: step.statusCode, error: "boom" }, schedule);
+          await markFailed(db.sql, id, step.statusCode, "boom", step.attemptsBefore, schedule);
           await incrementFailures(db.sql, webhookId, threshold);
         }
       }
@@ -150,7 +161,7 @@ test("one batched write equals dwctl's sequential writes, for any batch", async 
 test("a stale outcome (the row moved on since the claim) is dropped", async () => {
   const [webhookId] = await twinWebhooks([0], 5);
   const id = await deliveryWithAttempts(webhookId, 0);
-  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, [0, 5, 300]);
+  await markFailed(db.sql, id, 500, "HTTP 500", 0, [0, 5, 300]);
   const stale = outcomeOf({ webhook: 0, kind: "success", attemptsBefore: 0, statusCode: 200 }, id, webhookId, [
     0,
     5,
@@ -171,10 +182,65 @@ test("released claims are due again with no attempt counted and no log row", asy
   assert.deepEqual({ ...row }, {
     status: "failed",
     attempt_count: 1,
-    last_status_code: null,
-    last_error: null,
+    last_status_code: 503,
+    last_error: "HTTP 503",
     wait: 0,
   });
   const logged = await db.sql`SELECT 1 FROM webhook_delivery_attempts WHERE delivery_id = ${id}`;
   assert.equal(logged.length, 0);
+});
+
+// The differences from dwctl's writes that are meant (README, "Differences from dwctl").
+
+test("a late outcome never changes a delivered or exhausted row (dwctl's writes match by id alone)", async () => {
+  const [webhookId] = await twinWebhooks([0], 5);
+  const exhausted = await deliveryWithAttempts(webhookId, 0);
+  const delivered = await deliveryWithAttempts(webhookId, 0);
+  await markExhausted(db.sql, exhausted);
+  await markDelivered(db.sql, delivered, 200);
+  const before = [...await deliveryState([exhausted, delivered])];
+  const late = [
+    outcomeOf({ webhook: 0, kind: "success", attemptsBefore: 0, statusCode: 200 }, exhausted, webhookId, [0, 5]),
+    outcomeOf({ webhook: 0, kind: "failure", attemptsBefore: 1, statusCode: 500 }, delivered, webhookId, [0, 5]),
+  ];
+  assert.deepEqual(await recordOutcomes(db.sql, { outcomes: late, released: [] }, 5), []);
+  assert.deepEqual([...await deliveryState([exhausted, delivered])], before);
+  const [hook] = await webhookState([webhookId]);
+  assert.equal(hook.consecutive_failures, 0, "a dropped outcome does not count either");
+});
+
+test("a failure recorded after the breaker tripped leaves disabled_at at the trip (dwctl stamps it again)", async () => {
+  const [batchedHook, referenceHook] = await twinWebhooks([0, 0], 2);
+  // In microseconds: two writes a millisecond apart would look equal as Dates.
+  const disabledAt = async (id: string) => {
+    const [row] = await db.sql<{ us: string }[]>`
+      SELECT (extract(epoch FROM disabled_at) * 1000000)::bigint::text AS us FROM user_webhooks WHERE id = ${id}`;
+    return BigInt(row.us);
+  };
+  const failure = async (webhookId: string) =>
+    outcomeOf(
+      { webhook: 0, kind: "failure", attemptsBefore: 0, statusCode: 500 },
+      await deliveryWithAttempts(webhookId, 0),
+      webhookId,
+      [0, 5],
+    );
+
+  const trip = await recordOutcomes(db.sql, {
+    outcomes: [await failure(batchedHook), await failure(batchedHook)],
+    released: [],
+  }, 2);
+  assert.deepEqual(trip.map((w) => [w.enabled, w.tripped]), [[false, true]]);
+  const tripped = await disabledAt(batchedHook);
+  const late = await recordOutcomes(db.sql, { outcomes: [await failure(batchedHook)], released: [] }, 2);
+  assert.deepEqual(late.map((w) => [w.consecutiveFailures, w.enabled, w.tripped]), [[3, false, false]]);
+  assert.deepEqual(await disabledAt(batchedHook), tripped);
+
+  await incrementFailures(db.sql, referenceHook, 2);
+  await incrementFailures(db.sql, referenceHook, 2);
+  const first = await disabledAt(referenceHook);
+  await incrementFailures(db.sql, referenceHook, 2);
+  assert.ok(
+    await disabledAt(referenceHook) > first,
+    "dwctl's increment stamps disabled_at on every failure past the threshold",
+  );
 });

@@ -102,7 +102,7 @@ test("claim takes at most the limit", async () => {
 test("mark_failed follows the schedule: about 5 s, then about 300 s", async () => {
   const w = await webhook();
   const id = await delivery(w.id);
-  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, DEFAULT_SCHEDULE);
+  await markFailed(db.sql, id, 500, "HTTP 500", 0, DEFAULT_SCHEDULE);
   let row = await getDelivery(db.sql, id);
   assert.equal(row?.status, "failed");
   assert.equal(row?.attempt_count, 1);
@@ -110,7 +110,7 @@ test("mark_failed follows the schedule: about 5 s, then about 300 s", async () =
   assert.equal(row?.last_error, "HTTP 500");
   let wait = await secondsUntilNextAttempt(id);
   assert.ok(wait > 3 && wait <= 5, `first retry in ${wait}s`);
-  await markFailed(db.sql, id, { statusCode: null, error: "connection refused" }, DEFAULT_SCHEDULE);
+  await markFailed(db.sql, id, null, "connection refused", 1, DEFAULT_SCHEDULE);
   row = await getDelivery(db.sql, id);
   assert.equal(row?.attempt_count, 2);
   assert.equal(row?.last_status_code, null);
@@ -122,7 +122,7 @@ test("exhausts at 7 attempts with the default schedule", async () => {
   const w = await webhook();
   const id = await delivery(w.id);
   for (let i = 1; i <= 7; i++) {
-    await markFailed(db.sql, id, { statusCode: 503, error: "HTTP 503" }, DEFAULT_SCHEDULE);
+    await markFailed(db.sql, id, 503, "HTTP 503", i - 1, DEFAULT_SCHEDULE);
     const row = await getDelivery(db.sql, id);
     assert.equal(row?.attempt_count, i);
     assert.equal(row?.status, i < 7 ? "failed" : "exhausted");
@@ -134,35 +134,35 @@ test("exhausts at 3 attempts with the schedule [0,5,300]: the full lifecycle", a
   const id = await delivery(w.id);
   const statuses: string[] = [];
   for (let i = 0; i < 3; i++) {
-    await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, [0, 5, 300]);
+    await markFailed(db.sql, id, 500, "HTTP 500", i, [0, 5, 300]);
     statuses.push((await getDelivery(db.sql, id))!.status);
   }
   assert.deepEqual(statuses, ["failed", "failed", "exhausted"]);
   assert.equal((await getDelivery(db.sql, id))?.attempt_count, 3);
 });
 
-test("a delivered row after two failures keeps its attempt count", async () => {
+test("a delivered row after two failures keeps its attempt count and clears the last error", async () => {
   const w = await webhook();
   const id = await delivery(w.id);
-  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, [0, 5, 300]);
-  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, [0, 5, 300]);
+  await markFailed(db.sql, id, 503, "HTTP 503", 0, [0, 5, 300]);
+  await markFailed(db.sql, id, 503, "HTTP 503", 1, [0, 5, 300]);
   await markDelivered(db.sql, id, 204);
   const row = await getDelivery(db.sql, id);
   assert.equal(row?.status, "delivered");
   assert.equal(row?.attempt_count, 3);
   assert.equal(row?.last_status_code, 204);
+  assert.equal(row?.last_error, null);
 });
 
 test("exhausted is terminal", async () => {
   const w = await webhook();
   const id = await delivery(w.id);
   await markExhausted(db.sql, id);
-  await markDelivered(db.sql, id, 200);
-  await markFailed(db.sql, id, { statusCode: 500, error: "HTTP 500" }, DEFAULT_SCHEDULE);
   const row = await getDelivery(db.sql, id);
   assert.equal(row?.status, "exhausted");
   assert.equal(row?.last_error, "webhook disabled");
   assert.equal(row?.attempt_count, 0);
+  await db.sql`UPDATE webhook_deliveries SET next_attempt_at = now() - interval '1 second' WHERE id = ${id}`;
   assert.ok(!(await drain()).some((r) => r.id === id));
 });
 
@@ -173,12 +173,12 @@ test("a success resets the failure counter", async () => {
   assert.equal((await incrementFailures(db.sql, w.id, 10))?.consecutiveFailures, 1);
 });
 
-test("the breaker trips at the threshold, once", async () => {
+test("the breaker disables the webhook at the threshold", async () => {
   const w = await webhook();
   const states = [];
   for (let i = 0; i < 4; i++) states.push(await incrementFailures(db.sql, w.id, 3));
   assert.deepEqual(states.map((s) => s?.enabled), [true, true, false, false]);
-  assert.deepEqual(states.map((s) => s?.tripped), [false, false, true, false]);
+  assert.deepEqual(states.map((s) => s?.disabledAt !== null), [false, false, true, true]);
   const view = await getWebhook(db.sql, w.user_id, w.id);
   assert.equal(view?.enabled, false);
   assert.ok(view?.disabled_at instanceof Date);

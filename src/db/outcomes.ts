@@ -55,12 +55,20 @@ export async function recordOutcomes(sql: Sql, batch: ResultBatch, threshold: nu
       UPDATE webhook_deliveries d SET
         status = CASE WHEN i.status = 'released' THEN d.status ELSE i.status END,
         attempt_count = d.attempt_count + CASE WHEN i.attempted THEN 1 ELSE 0 END,
+        -- As dwctl: mark_failed sets the next attempt, or now() when it
+        -- exhausts the row; mark_delivered and mark_exhausted (unsent) leave
+        -- the claim's bump.
         next_attempt_at = CASE
           WHEN i.status = 'failed' THEN now() + make_interval(secs => i.retry_delay_secs)
+          WHEN i.status = 'exhausted' AND i.attempted THEN now()
           WHEN i.status = 'released' THEN now()
           ELSE d.next_attempt_at END,
         last_status_code = CASE WHEN i.attempted THEN i.status_code ELSE d.last_status_code END,
-        last_error = CASE WHEN i.status IN ('released', 'delivered') THEN d.last_error ELSE i.error END
+        -- A delivered row carries no error, whatever the attempts before it said.
+        last_error = CASE
+          WHEN i.status = 'released' THEN d.last_error
+          WHEN i.status = 'delivered' THEN NULL
+          ELSE i.error END
       FROM input i
       -- The attempt count guards against a stale writer: if our claim ran out
       -- and another dispatcher recorded this row since, our result is dropped.

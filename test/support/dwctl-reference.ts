@@ -1,8 +1,10 @@
 // dwctl's single-row writes (dwctl/src/db/handlers/webhooks.rs), ported
 // statement for statement: the reference that the batched result write
 // (src/db/outcomes.ts) and the dispatcher are tested against. Like dwctl's,
-// the delivery writes touch only the delivery row; the webhook's counter has
-// its own calls. Terminal rows are never changed.
+// the delivery writes touch only the delivery row (the webhook's counter has
+// its own calls) and match it by id alone: no guard against a stale result or
+// a terminal row, which the batched write adds (README, "Differences from
+// dwctl").
 import type { Sql } from "postgres";
 import { afterFailure } from "../../machines/retry-schedule.ts";
 import type { DeliveryRow } from "../../src/db/delivery-row.ts";
@@ -13,12 +15,15 @@ export type NewDelivery = {
   eventType: string;
   payload: unknown;
   resourceId?: string | null;
+  /** dwctl's create_delivery takes one; unset means now(). */
+  nextAttemptAt?: Date | null;
 };
 
 export async function createDelivery(sql: Sql, d: NewDelivery): Promise<DeliveryRow> {
   const [row] = await sql<DeliveryRow[]>`
-    INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, resource_id)
-    VALUES (${d.webhookId}, ${d.eventId}, ${d.eventType}, ${sql.json(d.payload as never)}, ${d.resourceId ?? null})
+    INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, resource_id, next_attempt_at)
+    VALUES (${d.webhookId}, ${d.eventId}, ${d.eventType}, ${sql.json(d.payload as never)}, ${d.resourceId ?? null},
+      coalesce(${d.nextAttemptAt ?? null}::timestamptz, now()))
     RETURNING *`;
   return row;
 }
@@ -26,8 +31,9 @@ export async function createDelivery(sql: Sql, d: NewDelivery): Promise<Delivery
 /** Returns undefined when a delivery for (webhook, event type, resource) already exists. */
 export async function createDeliveryIdempotent(sql: Sql, d: NewDelivery): Promise<DeliveryRow | undefined> {
   const [row] = await sql<DeliveryRow[]>`
-    INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, resource_id)
-    VALUES (${d.webhookId}, ${d.eventId}, ${d.eventType}, ${sql.json(d.payload as never)}, ${d.resourceId ?? null})
+    INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, resource_id, next_attempt_at)
+    VALUES (${d.webhookId}, ${d.eventId}, ${d.eventType}, ${sql.json(d.payload as never)}, ${d.resourceId ?? null},
+      coalesce(${d.nextAttemptAt ?? null}::timestamptz, now()))
     ON CONFLICT (webhook_id, event_type, resource_id) WHERE resource_id IS NOT NULL DO NOTHING
     RETURNING *`;
   return row;
@@ -38,57 +44,68 @@ export async function getDelivery(sql: Sql, id: string): Promise<DeliveryRow | u
   return row;
 }
 
+/** dwctl's mark_delivered: no status condition, and the last failure's error is cleared. */
 export async function markDelivered(sql: Sql, id: string, statusCode: number): Promise<void> {
   await sql`
     UPDATE webhook_deliveries
-    SET status = 'delivered', attempt_count = attempt_count + 1, last_status_code = ${statusCode}
-    WHERE id = ${id} AND status IN ('pending', 'failed')`;
+    SET status = 'delivered', attempt_count = attempt_count + 1, last_status_code = ${statusCode}, last_error = NULL
+    WHERE id = ${id}`;
 }
 
-export type FailedAttempt = { statusCode: number | null; error: string };
-
+/**
+ * dwctl's mark_failed: `currentAttempt` is the attempt count the row had when
+ * claimed, and the new count is written as a value, not incremented. An
+ * exhausted row's next_attempt_at becomes now(). dwctl binds the app's
+ * Utc::now(); the database's now() stands in for it here (one clock on one
+ * host), which keeps the comparison with the batched write exact.
+ */
 export async function markFailed(
   sql: Sql,
   id: string,
-  attempt: FailedAttempt,
+  statusCode: number | null,
+  error: string,
+  currentAttempt: number,
   schedule: readonly number[],
 ): Promise<void> {
-  const row = await getDelivery(sql, id);
-  if (!row || (row.status !== "pending" && row.status !== "failed")) return;
-  const next = afterFailure(row.attempt_count, schedule);
+  const next = afterFailure(currentAttempt, schedule);
+  const delaySecs = next.status === "failed" ? next.retryDelaySecs : 0;
   await sql`
     UPDATE webhook_deliveries
     SET status = ${next.status},
-        attempt_count = attempt_count + 1,
-        next_attempt_at = CASE WHEN ${next.status} = 'failed'
-          THEN now() + make_interval(secs => ${next.status === "failed" ? next.retryDelaySecs : 0})
-          ELSE next_attempt_at END,
-        last_status_code = ${attempt.statusCode},
-        last_error = ${attempt.error}
-    WHERE id = ${id} AND attempt_count = ${row.attempt_count} AND status IN ('pending', 'failed')`;
+        attempt_count = ${currentAttempt + 1},
+        next_attempt_at = now() + make_interval(secs => ${delaySecs}),
+        last_status_code = ${statusCode},
+        last_error = ${error}
+    WHERE id = ${id}`;
 }
 
-export async function markExhausted(sql: Sql, id: string, reason = "webhook disabled"): Promise<void> {
+/** dwctl's mark_exhausted (webhook missing or disabled): attempt count and next_attempt_at stay. */
+export async function markExhausted(sql: Sql, id: string): Promise<void> {
   await sql`
-    UPDATE webhook_deliveries SET status = 'exhausted', last_error = ${reason}
-    WHERE id = ${id} AND status IN ('pending', 'failed')`;
+    UPDATE webhook_deliveries SET status = 'exhausted', last_error = 'webhook disabled'
+    WHERE id = ${id}`;
 }
 
-export type BreakerState = { consecutiveFailures: number; enabled: boolean; tripped: boolean };
+export type WebhookCounter = { consecutiveFailures: number; enabled: boolean; disabledAt: Date | null };
 
 /**
- * dwctl's increment: atomic, and at the threshold it disables the webhook.
+ * dwctl's increment_failures: atomic, and at or past the threshold it
+ * disables the webhook and stamps disabled_at, again on every later failure.
  * Returns undefined when the webhook no longer exists.
  */
-export async function incrementFailures(sql: Sql, id: string, threshold: number): Promise<BreakerState | undefined> {
-  const [row] = await sql<{ consecutive_failures: number; enabled: boolean; tripped: boolean }[]>`
+export async function incrementFailures(
+  sql: Sql,
+  id: string,
+  threshold: number,
+): Promise<WebhookCounter | undefined> {
+  const [row] = await sql<{ consecutive_failures: number; enabled: boolean; disabled_at: Date | null }[]>`
     UPDATE user_webhooks SET
       consecutive_failures = consecutive_failures + 1,
       enabled = CASE WHEN consecutive_failures + 1 >= ${threshold} THEN false ELSE enabled END,
-      disabled_at = CASE WHEN enabled AND consecutive_failures + 1 >= ${threshold} THEN now() ELSE disabled_at END
+      disabled_at = CASE WHEN consecutive_failures + 1 >= ${threshold} THEN now() ELSE disabled_at END
     WHERE id = ${id}
-    RETURNING consecutive_failures, enabled, (NOT enabled AND disabled_at = now()) AS tripped`;
-  return row && { consecutiveFailures: row.consecutive_failures, enabled: row.enabled, tripped: row.tripped };
+    RETURNING consecutive_failures, enabled, disabled_at`;
+  return row && { consecutiveFailures: row.consecutive_failures, enabled: row.enabled, disabledAt: row.disabled_at };
 }
 
 export async function resetFailures(sql: Sql, id: string): Promise<void> {
