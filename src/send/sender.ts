@@ -7,7 +7,8 @@ import pkg from "../../package.json" with { type: "json" };
 import { undecodedFetchInit } from "../start/runtime.ts";
 import { readBodyPrefix } from "./body-prefix.ts";
 import { createHostGate } from "./host-gate.ts";
-import { checkTargetAtSend, type Resolve } from "./target-guard.ts";
+import { checkAndPin, type SendTarget } from "./pinned-target.ts";
+import type { Resolve } from "./target-guard.ts";
 
 export type SenderOptions = {
   timeoutMs: number;
@@ -66,14 +67,16 @@ export function createSender(options: SenderOptions): Send {
         return { kind: "error", error, durationMs: elapsed() };
       }
       started = performance.now();
-      if (!options.allowPrivateTargets) {
-        const check = await checkTargetAtSend(request.url, { allowPrivate: false, resolve: options.resolve });
-        if (!check.ok) return { kind: "error", error: check.message, durationMs: elapsed() };
-      }
-      const response = await fetch(request.url, {
+      const target: SendTarget = options.allowPrivateTargets
+        ? { ok: true, url: request.url, init: {} }
+        : await checkAndPin(request.url, options.resolve);
+      if (!target.ok) return { kind: "error", error: target.message, durationMs: elapsed() };
+      const headers = { ...request.headers, ...OWN_HEADERS, ...(target.host ? { host: target.host } : {}) };
+      const response = await fetch(target.url, {
         ...undecodedFetchInit,
+        ...target.init,
         method: "POST",
-        headers: { ...request.headers, ...OWN_HEADERS },
+        headers,
         body: request.body,
         redirect: "manual",
         signal: controller.signal,

@@ -36,3 +36,15 @@ export function serve(fetch: Fetch, options: { hostname: string; port: number })
  * Accept-Encoding.
  */
 export const undecodedFetchInit: RequestInit = typeof Bun !== "undefined" ? { decompress: false } as RequestInit : {};
+
+/**
+ * Fetch options that send a request to an address fetch did not resolve
+ * itself while TLS still sends `serverName` as SNI and verifies the
+ * certificate for it: Bun's `tls.serverName`, used with an IP in the URL and
+ * the name in the Host header. Null on Deno, whose fetch has neither a
+ * resolver hook nor a server-name override (an IP URL is verified against the
+ * IP and fails).
+ */
+export const pinnedTlsInit: ((serverName: string) => RequestInit) | null = typeof Bun !== "undefined"
+  ? (serverName) => ({ tls: { serverName } } as RequestInit)
+  : null;
