@@ -3,8 +3,12 @@
 // request and nothing else: no database handle, no secret. Every way a
 // receiver can misbehave ends as a SendResult, never as a thrown error.
 import type { SendResult, SignedRequest } from "../../machines/delivery.ts";
+import pkg from "../../package.json" with { type: "json" };
+import { undecodedFetchInit } from "../start/runtime.ts";
+import { readBodyPrefix } from "./body-prefix.ts";
 import { createHostGate } from "./host-gate.ts";
-import { checkTargetAtSend, type Resolve } from "./target-guard.ts";
+import { checkAndPin, type SendTarget } from "./pinned-target.ts";
+import type { Resolve } from "./target-guard.ts";
 
 export type SenderOptions = {
   timeoutMs: number;
@@ -16,38 +20,12 @@ export type SenderOptions = {
   maxPerHost?: number;
 };
 
-export type Send = (request: SignedRequest, signal: AbortSignal) => Promise<SendResult>;
+/** On every request: the sender's own name for receivers' logs and allow-lists
+ * (not the runtime's `Bun/1.4.5`), and a request for the body as it is, not
+ * compressed (see body-prefix.ts for why that alone is not trusted). */
+const OWN_HEADERS = { "user-agent": `statehook/${pkg.version}`, "accept-encoding": "identity" };
 
-async function readPrefix(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return "";
-  // A body that says it fits is read whole, natively: a stream reader costs
-  // several promise round trips per answer, most of the sender's time.
-  const length = Number(response.headers.get("content-length") ?? NaN);
-  if (length <= maxBytes) return await response.text();
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < maxBytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    // Stop reading a large body here instead of buffering it.
-    reader.cancel().catch(() => {});
-  }
-  const bytes = new Uint8Array(Math.min(size, maxBytes));
-  let offset = 0;
-  for (const chunk of chunks) {
-    const part = chunk.subarray(0, bytes.length - offset);
-    bytes.set(part, offset);
-    offset += part.length;
-    if (offset >= bytes.length) break;
-  }
-  return new TextDecoder().decode(bytes);
-}
+export type Send = (request: SignedRequest, signal: AbortSignal) => Promise<SendResult>;
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
@@ -89,18 +67,21 @@ export function createSender(options: SenderOptions): Send {
         return { kind: "error", error, durationMs: elapsed() };
       }
       started = performance.now();
-      if (!options.allowPrivateTargets) {
-        const check = await checkTargetAtSend(request.url, { allowPrivate: false, resolve: options.resolve });
-        if (!check.ok) return { kind: "error", error: check.message, durationMs: elapsed() };
-      }
-      const response = await fetch(request.url, {
+      const target: SendTarget = options.allowPrivateTargets
+        ? { ok: true, url: request.url, init: {} }
+        : await checkAndPin(request.url, options.resolve);
+      if (!target.ok) return { kind: "error", error: target.message, durationMs: elapsed() };
+      const headers = { ...request.headers, ...OWN_HEADERS, ...(target.host ? { host: target.host } : {}) };
+      const response = await fetch(target.url, {
+        ...undecodedFetchInit,
+        ...target.init,
         method: "POST",
-        headers: request.headers,
+        headers,
         body: request.body,
         redirect: "manual",
         signal: controller.signal,
       });
-      const responseBody = await readPrefix(response, maxBodyBytes);
+      const responseBody = await readBodyPrefix(response, maxBodyBytes);
       return { kind: "response", statusCode: response.status, responseBody, durationMs: elapsed() };
     } catch (error) {
       if (timedOut) return { kind: "error", error: timeout, durationMs: elapsed() };
