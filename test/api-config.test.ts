@@ -10,6 +10,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateApiToken, loadApiToken, TOKEN_FILE } from "../src/start/api-token.ts";
+import { DEFAULT_MAX_PUBLISH_BYTES, DEFAULT_MAX_WEBHOOKS_PER_USER } from "../src/api/app.ts";
 import { ConfigError, loadConfig } from "../src/start/config.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { startService, until } from "./support/service.ts";
@@ -127,12 +128,17 @@ test("the service prints a generated token once, keeps it across a restart, and 
   }
 });
 
-test("the limits on hostile callers have defaults and are parsed", () => {
+test("the limits on hostile callers have defaults, the app's own, and are parsed", () => {
   const defaults = loadConfig({});
   assert.equal(defaults.maxWebhooksPerUser, 100);
   assert.equal(defaults.maxPublishBytes, 16 * 1024 * 1024);
   assert.equal(defaults.allowPlatformWebhooks, false);
   assert.equal(defaults.requestTimeoutMs, 10_000);
+  assert.deepEqual(
+    [DEFAULT_MAX_WEBHOOKS_PER_USER, DEFAULT_MAX_PUBLISH_BYTES],
+    [defaults.maxWebhooksPerUser, defaults.maxPublishBytes],
+    "createApp's defaults are the configuration's",
+  );
   const set = loadConfig({
     STATEHOOK_MAX_WEBHOOKS_PER_USER: "5",
     STATEHOOK_MAX_PUBLISH_BYTES: "1048576",

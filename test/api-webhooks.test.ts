@@ -58,11 +58,16 @@ test("create returns 201 with dwctl's fields and a whsec_ secret", async () => {
   assert.equal(row.secret, reply.body.secret);
 });
 
-test("create accepts the platform scope, null event types and http://localhost and 127.0.0.1 shapes", async () => {
+test("create accepts the platform scope (where allowed), null event types and http://localhost and 127.0.0.1 shapes", async () => {
   const userId = crypto.randomUUID();
-  const platform = await create(userId, { scope: "platform", event_types: null });
-  assert.equal(platform.scope, "platform");
-  assert.equal(platform.event_types, null);
+  const platform = await apiClient(db.sql, { allowPlatformWebhooks: true }).call("POST", base(userId), {
+    url: "https://hooks.example.com/in",
+    scope: "platform",
+    event_types: null,
+  });
+  assert.equal(platform.status, 201, platform.text);
+  assert.equal(platform.body.scope, "platform");
+  assert.equal(platform.body.event_types, null);
   // The shape rule allows these; with private targets off they are then refused as loopback.
   for (const url of ["http://localhost:9000/x", "http://127.0.0.1:9000/x"]) {
     const reply = await api.call("POST", base(userId), { url });

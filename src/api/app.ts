@@ -31,9 +31,18 @@ export type AppDeps = {
   onWebhookReenabled?: (webhookId: string) => void;
   /** Wired to the dispatcher: deliveries became due (a retry). */
   onDeliveriesQueued?: () => void;
+  /** Defaults to false: `scope: "platform"` webhooks (every user's events) cannot be created. */
+  allowPlatformWebhooks?: boolean;
+  /** Defaults to 100. */
+  maxWebhooksPerUser?: number;
+  /** Payload bytes × matching webhooks one publish may write. Defaults to 16 MiB. */
+  maxPublishBytes?: number;
 };
 
+// The same defaults as src/start/config.ts, for callers that build the app themselves.
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_WEBHOOKS_PER_USER = 100;
+export const DEFAULT_MAX_PUBLISH_BYTES = 16 * 1024 * 1024;
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   const log: Log = deps.log ?? (() => {});
@@ -82,6 +91,9 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     apiToken: deps.apiToken,
     maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     allowPrivateTargets: deps.allowPrivateTargets ?? false,
+    allowPlatformWebhooks: deps.allowPlatformWebhooks ?? false,
+    maxWebhooksPerUser: deps.maxWebhooksPerUser ?? DEFAULT_MAX_WEBHOOKS_PER_USER,
+    maxPublishBytes: deps.maxPublishBytes ?? DEFAULT_MAX_PUBLISH_BYTES,
     resolve: deps.resolve,
     onWebhookReenabled: deps.onWebhookReenabled,
     onDeliveriesQueued: deps.onDeliveriesQueued,
