@@ -10,7 +10,11 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateApiToken, loadApiToken, TOKEN_FILE } from "../src/start/api-token.ts";
-import { DEFAULT_MAX_PUBLISH_BYTES, DEFAULT_MAX_WEBHOOKS_PER_USER } from "../src/api/app.ts";
+import {
+  DEFAULT_MAX_PUBLISH_BYTES,
+  DEFAULT_MAX_WEBHOOKS_PER_USER,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from "../src/api/app.ts";
 import { ConfigError, loadConfig } from "../src/start/config.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { startService, until } from "./support/service.ts";
@@ -135,8 +139,8 @@ test("the limits on hostile callers have defaults, the app's own, and are parsed
   assert.equal(defaults.allowPlatformWebhooks, false);
   assert.equal(defaults.requestTimeoutMs, 10_000);
   assert.deepEqual(
-    [DEFAULT_MAX_WEBHOOKS_PER_USER, DEFAULT_MAX_PUBLISH_BYTES],
-    [defaults.maxWebhooksPerUser, defaults.maxPublishBytes],
+    [DEFAULT_MAX_WEBHOOKS_PER_USER, DEFAULT_MAX_PUBLISH_BYTES, DEFAULT_REQUEST_TIMEOUT_MS],
+    [defaults.maxWebhooksPerUser, defaults.maxPublishBytes, defaults.requestTimeoutMs],
     "createApp's defaults are the configuration's",
   );
   const set = loadConfig({

@@ -1,11 +1,16 @@
 // The API against callers who push: a cap on webhooks per user that holds
 // under concurrent creates, a bound on what one publish may write, platform
 // webhooks only where the operator allows them, deliveries scoped to their
-// user, and URLs stored normalised and refused with control characters.
+// user, URLs stored normalised and refused with control characters, a body
+// that never finishes arriving, and methods no route serves. The last two go
+// through the runtime's real server over raw TCP, since fetch will not send them.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { serve } from "../src/start/runtime.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type ApiClient, apiClient, assertError } from "./support/api-client.ts";
+import { type ApiClient, apiClient, assertError, TOKEN } from "./support/api-client.ts";
+import { rawRequest } from "./support/raw-http.ts";
+import { runtime } from "./support/service.ts";
 
 let db: TestDatabase;
 let api: ApiClient;
@@ -255,4 +260,87 @@ test("the URL is stored parsed and normalised, the one fetch will request", asyn
     assert.equal(patched.status, 200, patched.text);
     assert.equal(patched.body.url, new URL(given.toUpperCase()).href);
   }
+});
+
+// --- over raw TCP, through the runtime's own server -----------------------------------------
+
+/** The app served by this runtime (Bun.serve or Deno.serve) on 127.0.0.1, for the length of `body`. */
+async function withServer(client: ApiClient, body: (port: number) => Promise<void>) {
+  const server = serve(client.app.fetch, { hostname: "127.0.0.1", port: 0 });
+  try {
+    await body(server.port);
+  } finally {
+    await server.stop();
+  }
+}
+
+const TIMEOUT_MS = 1000;
+/** Far longer than TIMEOUT_MS, far shorter than the runtimes' own 60 s (Bun) or none (Deno). */
+const BOUND_MS = 15_000;
+
+function post(path: string, headers: string, body: string): string {
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+    `Content-Type: application/json\r\n${headers}\r\n${body}`;
+}
+
+test("a body that stops short of its Content-Length is answered 408 once the request timeout passes", async () => {
+  const slow = apiClient(db.sql, { requestTimeoutMs: TIMEOUT_MS });
+  await withServer(slow, async (port) => {
+    const userId = crypto.randomUUID();
+    const result = await rawRequest(port, post(hooks(userId), "Content-Length: 100\r\n", '{"url": "h'), BOUND_MS);
+    assert.ok(!result.gaveUp, `no answer and no close within ${BOUND_MS} ms: ${JSON.stringify(result.received)}`);
+    if (result.response) {
+      assert.equal(result.response.status, 408, result.received);
+      assert.equal(JSON.parse(result.response.body).error.code, "request_timeout");
+      assert.match(JSON.parse(result.response.body).error.message, /1000 ms.*STATEHOOK_REQUEST_TIMEOUT_MS/);
+      assert.equal(result.response.headers["connection"], "close");
+    }
+    assert.equal(await countWebhooks(userId), 0);
+  });
+});
+
+test("a chunked body that stalls is answered 408 too", async () => {
+  const slow = apiClient(db.sql, { requestTimeoutMs: TIMEOUT_MS });
+  await withServer(slow, async (port) => {
+    const result = await rawRequest(
+      port,
+      post("/admin/api/v1/events", "Transfer-Encoding: chunked\r\n", '5\r\n{"eve\r\n'),
+      BOUND_MS,
+    );
+    assert.ok(!result.gaveUp, `no answer and no close within ${BOUND_MS} ms: ${JSON.stringify(result.received)}`);
+    if (result.response) assert.equal(result.response.status, 408, result.received);
+  });
+});
+
+test("a body that arrives in time is served as usual", async () => {
+  const slow = apiClient(db.sql, { requestTimeoutMs: TIMEOUT_MS });
+  await withServer(slow, async (port) => {
+    const userId = crypto.randomUUID();
+    const body = JSON.stringify({ url: URL_OK });
+    const result = await rawRequest(port, post(hooks(userId), `Content-Length: ${body.length}\r\n`, body), BOUND_MS);
+    assert.equal(result.response?.status, 201, result.received);
+    assert.equal(await countWebhooks(userId), 1);
+  });
+});
+
+test("a method no route serves is a 405 (Deno); Bun closes the connection before the app sees it", async () => {
+  await withServer(api, async (port) => {
+    for (const method of ["FOO", "get"]) {
+      const result = await rawRequest(port, `${method} /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, BOUND_MS);
+      assert.ok(!result.gaveUp, `${method}: ${JSON.stringify(result.received)}`);
+      if (runtime === "bun") {
+        // Bun's parser knows a fixed list of methods and drops the rest (oven-sh/bun#6556).
+        assert.equal(result.received, "", `${method}: Bun answered after all; update README and this test`);
+        assert.ok(result.closed);
+      } else {
+        assert.equal(result.response?.status, 405, `${method}: ${result.received}`);
+        assert.equal(result.response.headers["allow"], "GET, HEAD");
+        assert.equal(JSON.parse(result.response.body).error.code, "method_not_allowed");
+      }
+    }
+  });
+  // The same answer for a method Bun does know, in-process (Bun's Request turns FOO into GET).
+  const put = await api.raw("PUT", "/healthz");
+  assertError(put, 405, "method_not_allowed");
+  assert.equal(put.headers.get("allow"), "GET, HEAD");
 });

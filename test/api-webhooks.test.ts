@@ -445,12 +445,15 @@ test("health, metrics, openapi.json and docs need no token", async () => {
   }
 });
 
-test("unknown routes are a 404 in the error shape", async () => {
+test("unknown routes are a 404 in the error shape, other methods on known ones a 405", async () => {
   for (const path of ["/nope", "/admin/api/v2/users", "/admin/api/v1/users", "/admin/api/v1/webhooks"]) {
     const reply = await api.call("GET", path);
     assertError(reply, 404, "not_found");
   }
-  assertError(await api.call("PUT", `${base(crypto.randomUUID())}`), 404, "not_found");
+  // A path that exists, with a method it does not serve, names the ones it does.
+  const put = await api.call("PUT", `${base(crypto.randomUUID())}`);
+  assertError(put, 405, "method_not_allowed");
+  assert.equal(put.headers.get("allow"), "GET, HEAD, POST");
 });
 
 test("each request logs one JSON line with method, route, status and duration, and echoes a request id", async () => {
