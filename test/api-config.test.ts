@@ -1,12 +1,20 @@
 // The API's configuration: STATEHOOK_MAX_BODY_BYTES, STATEHOOK_ATTEMPT_RETENTION_DAYS,
 // the bearer token's charset, and the generated token: printed once on the
-// first start, kept in the data directory, and the same after a restart.
+// first start, kept in the data directory, and the same after a restart. And
+// the limits on hostile callers (webhooks per user, bytes per publish,
+// platform webhooks, the request body's deadline), whose behaviour
+// test/api-hostile-callers.test.ts checks.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateApiToken, loadApiToken, TOKEN_FILE } from "../src/start/api-token.ts";
+import {
+  DEFAULT_MAX_PUBLISH_BYTES,
+  DEFAULT_MAX_WEBHOOKS_PER_USER,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from "../src/api/app.ts";
 import { ConfigError, loadConfig } from "../src/start/config.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { startService, until } from "./support/service.ts";
@@ -123,3 +131,48 @@ test("the service prints a generated token once, keeps it across a restart, and 
     await second.stop();
   }
 });
+
+test("the limits on hostile callers have defaults, the app's own, and are parsed", () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.maxWebhooksPerUser, 100);
+  assert.equal(defaults.maxPublishBytes, 16 * 1024 * 1024);
+  assert.equal(defaults.allowPlatformWebhooks, false);
+  assert.equal(defaults.requestTimeoutMs, 10_000);
+  assert.deepEqual(
+    [DEFAULT_MAX_WEBHOOKS_PER_USER, DEFAULT_MAX_PUBLISH_BYTES, DEFAULT_REQUEST_TIMEOUT_MS],
+    [defaults.maxWebhooksPerUser, defaults.maxPublishBytes, defaults.requestTimeoutMs],
+    "createApp's defaults are the configuration's",
+  );
+  const set = loadConfig({
+    STATEHOOK_MAX_WEBHOOKS_PER_USER: "5",
+    STATEHOOK_MAX_PUBLISH_BYTES: "1048576",
+    STATEHOOK_ALLOW_PLATFORM_WEBHOOKS: "true",
+    STATEHOOK_REQUEST_TIMEOUT_MS: "1000",
+  });
+  assert.equal(set.maxWebhooksPerUser, 5);
+  assert.equal(set.maxPublishBytes, 1048576);
+  assert.equal(set.allowPlatformWebhooks, true);
+  assert.equal(set.requestTimeoutMs, 1000);
+});
+
+const badLimits: [string, string][] = [
+  ["STATEHOOK_MAX_WEBHOOKS_PER_USER", "0"],
+  ["STATEHOOK_MAX_WEBHOOKS_PER_USER", "lots"],
+  ["STATEHOOK_MAX_PUBLISH_BYTES", "16MiB"],
+  ["STATEHOOK_MAX_PUBLISH_BYTES", "10"],
+  ["STATEHOOK_ALLOW_PLATFORM_WEBHOOKS", "sometimes"],
+  ["STATEHOOK_REQUEST_TIMEOUT_MS", "0"],
+  ["STATEHOOK_REQUEST_TIMEOUT_MS", "1.5"],
+];
+
+for (const [name, value] of badLimits) {
+  test(`${name}=${JSON.stringify(value)} stops start-up with one line naming it`, () => {
+    assert.throws(() => loadConfig({ [name]: value }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.variable, name);
+      assert.ok(error.message.startsWith(`${name}: expected `), error.message);
+      assert.ok(!error.message.includes("\n"));
+      return true;
+    });
+  });
+}

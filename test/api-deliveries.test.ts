@@ -14,7 +14,8 @@ let db: TestDatabase;
 let api: ApiClient;
 before(async () => {
   db = await testDatabase();
-  api = apiClient(db.sql);
+  // The fan-out tests create platform webhooks, which the operator must allow.
+  api = apiClient(db.sql, { allowPlatformWebhooks: true });
 });
 after(async () => await db.close());
 
@@ -393,6 +394,7 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
   assert.deepEqual(operations, [
     "DELETE /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
     "GET /admin/api/v1/deliveries/{id}",
+    "GET /admin/api/v1/users/{user_id}/deliveries/{id}",
     "GET /admin/api/v1/users/{user_id}/webhooks",
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",
@@ -404,6 +406,7 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
     "PATCH /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
     "POST /admin/api/v1/deliveries/{id}/retry",
     "POST /admin/api/v1/events",
+    "POST /admin/api/v1/users/{user_id}/deliveries/{id}/retry",
     "POST /admin/api/v1/users/{user_id}/webhooks",
     "POST /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/rotate-secret",
   ]);

@@ -58,11 +58,16 @@ test("create returns 201 with dwctl's fields and a whsec_ secret", async () => {
   assert.equal(row.secret, reply.body.secret);
 });
 
-test("create accepts the platform scope, null event types and http://localhost and 127.0.0.1 shapes", async () => {
+test("create accepts the platform scope (where allowed), null event types and http://localhost and 127.0.0.1 shapes", async () => {
   const userId = crypto.randomUUID();
-  const platform = await create(userId, { scope: "platform", event_types: null });
-  assert.equal(platform.scope, "platform");
-  assert.equal(platform.event_types, null);
+  const platform = await apiClient(db.sql, { allowPlatformWebhooks: true }).call("POST", base(userId), {
+    url: "https://hooks.example.com/in",
+    scope: "platform",
+    event_types: null,
+  });
+  assert.equal(platform.status, 201, platform.text);
+  assert.equal(platform.body.scope, "platform");
+  assert.equal(platform.body.event_types, null);
   // The shape rule allows these; with private targets off they are then refused as loopback.
   for (const url of ["http://localhost:9000/x", "http://127.0.0.1:9000/x"]) {
     const reply = await api.call("POST", base(userId), { url });
@@ -440,12 +445,15 @@ test("health, metrics, openapi.json and docs need no token", async () => {
   }
 });
 
-test("unknown routes are a 404 in the error shape", async () => {
+test("unknown routes are a 404 in the error shape, other methods on known ones a 405", async () => {
   for (const path of ["/nope", "/admin/api/v2/users", "/admin/api/v1/users", "/admin/api/v1/webhooks"]) {
     const reply = await api.call("GET", path);
     assertError(reply, 404, "not_found");
   }
-  assertError(await api.call("PUT", `${base(crypto.randomUUID())}`), 404, "not_found");
+  // A path that exists, with a method it does not serve, names the ones it does.
+  const put = await api.call("PUT", `${base(crypto.randomUUID())}`);
+  assertError(put, 405, "method_not_allowed");
+  assert.equal(put.headers.get("allow"), "GET, HEAD, POST");
 });
 
 test("each request logs one JSON line with method, route, status and duration, and echoes a request id", async () => {

@@ -3,7 +3,14 @@
 // on its own would have given it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createPublisher, type NewEvent, type PublishedEvent } from "../src/db/events.ts";
+import {
+  createPublisher,
+  type NewEvent,
+  type Publish,
+  type PublishedEvent,
+  publishEvents,
+  type PublishResult,
+} from "../src/db/events.ts";
 import { createWebhook } from "../src/db/webhooks.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 
@@ -19,6 +26,15 @@ async function userWithWebhooks(count: number) {
   }
   return { userId, webhookIds: ids.sort() };
 }
+
+/** The publish went through (these publishers have no byte bound, so it always does). */
+function queued(result: PublishResult): PublishedEvent {
+  assert.ok(!("tooLarge" in result), JSON.stringify(result));
+  return result;
+}
+
+/** A publisher whose every publish is expected to go through. */
+const unbounded = (publish: Publish) => async (event: NewEvent) => queued(await publish(event));
 
 /** Counts the statements the publisher sends, by wrapping the pool's tagged template. */
 function countingSql() {
@@ -36,7 +52,7 @@ test("concurrent publishes share statements, and each gets its own event id and 
   const a = await userWithWebhooks(2);
   const b = await userWithWebhooks(1);
   const { sql, statements } = countingSql();
-  const publish = createPublisher(sql);
+  const publish = unbounded(createPublisher(sql));
   const events: NewEvent[] = Array.from({ length: 40 }, (_, i) => ({
     eventType: "batch.completed",
     data: { i },
@@ -59,7 +75,7 @@ test("concurrent publishes share statements, and each gets its own event id and 
 test("within one batch, a resource id still queues one delivery per webhook; the other publishes say so", async () => {
   const u = await userWithWebhooks(2);
   const resourceId = crypto.randomUUID();
-  const publish = createPublisher(db.sql);
+  const publish = unbounded(createPublisher(db.sql));
   const results = await Promise.all(
     Array.from({ length: 6 }, () => publish({ eventType: "batch.completed", data: {}, userId: u.userId, resourceId })),
   );
@@ -76,7 +92,7 @@ test("within one batch, a resource id still queues one delivery per webhook; the
 
 test("an event the database rejects fails only its own publish", async () => {
   const u = await userWithWebhooks(1);
-  const publish = createPublisher(db.sql);
+  const publish = unbounded(createPublisher(db.sql));
   const good = Array.from(
     { length: 5 },
     (_, i) => publish({ eventType: "batch.completed", data: { i }, userId: u.userId }),
@@ -97,11 +113,29 @@ test("an event the database rejects fails only its own publish", async () => {
 });
 
 test("a lone publish matches nothing: no deliveries, no error", async () => {
-  const published = await createPublisher(db.sql)({
+  const published = await unbounded(createPublisher(db.sql))({
     eventType: "nobody.listens",
     data: {},
     userId: crypto.randomUUID(),
   });
   assert.deepEqual(published.deliveries, []);
   assert.deepEqual(published.duplicateWebhookIds, []);
+});
+
+test("a publish over its byte bound writes nothing and says why; the rest of its batch still goes", async () => {
+  const u = await userWithWebhooks(3);
+  const small = { eventType: "batch.completed", data: { x: "a" }, userId: u.userId };
+  const big = { eventType: "batch.completed", data: { x: "é".repeat(1000) }, userId: u.userId };
+  const [smallResult, bigResult] = await publishEvents(db.sql, [small, big], { maxBytes: 3000 });
+  assert.deepEqual(queued(smallResult).deliveries.map((d) => d.webhook_id), u.webhookIds);
+  assert.ok("tooLarge" in bigResult);
+  const { payloadBytes, webhooks, maxBytes } = bigResult.tooLarge;
+  assert.deepEqual({ webhooks, maxBytes }, { webhooks: 3, maxBytes: 3000 });
+  assert.ok(payloadBytes > 2000, `${payloadBytes}: é is two bytes in UTF-8`);
+  const [{ rows }] = await db.sql<{ rows: number }[]>`
+    SELECT count(*)::int AS rows FROM webhook_deliveries WHERE webhook_id = ANY(${u.webhookIds}::uuid[])`;
+  assert.equal(rows, 3, "only the small event's deliveries");
+  // Exactly at the bound is allowed.
+  const [atBound] = await publishEvents(db.sql, [big], { maxBytes: 3 * payloadBytes });
+  assert.equal(queued(atBound).deliveries.length, 3);
 });

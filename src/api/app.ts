@@ -1,6 +1,7 @@
 // The HTTP surface, on Hono: health, readiness and metrics, the management
 // API under /admin/api (src/api/), and its OpenAPI document and reference.
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import pkg from "../../package.json" with { type: "json" };
@@ -31,14 +32,37 @@ export type AppDeps = {
   onWebhookReenabled?: (webhookId: string) => void;
   /** Wired to the dispatcher: deliveries became due (a retry). */
   onDeliveriesQueued?: () => void;
+  /** Defaults to false: `scope: "platform"` webhooks (every user's events) cannot be created. */
+  allowPlatformWebhooks?: boolean;
+  /** Defaults to 100. */
+  maxWebhooksPerUser?: number;
+  /** Payload bytes × matching webhooks one publish may write. Defaults to 16 MiB. */
+  maxPublishBytes?: number;
+  /** How long a request body may take to arrive after its headers. Defaults to 10 s. */
+  requestTimeoutMs?: number;
 };
 
+// The same defaults as src/start/config.ts, for callers that build the app themselves.
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_WEBHOOKS_PER_USER = 100;
+export const DEFAULT_MAX_PUBLISH_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   const log: Log = deps.log ?? (() => {});
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use(requestId(), requestLog(log), secureHeaders());
+  // A method a path does not serve (PUT on a webhook, or FOO, or lowercase get
+  // where the runtime lets them through) is a 405 naming the ones it does.
+  app.use(methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) =>
+      c.json(
+        errorBody("method_not_allowed", `${c.req.method} is not allowed here; use ${methods.join(", ")}`),
+        405,
+        { allow: methods.join(", ") },
+      ),
+  }));
 
   const documented = (path: string, summary: string, responses: Record<string, string>) =>
     app.openAPIRegistry.registerPath({
@@ -81,7 +105,11 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     sql: deps.sql,
     apiToken: deps.apiToken,
     maxBodyBytes: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    requestTimeoutMs: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     allowPrivateTargets: deps.allowPrivateTargets ?? false,
+    allowPlatformWebhooks: deps.allowPlatformWebhooks ?? false,
+    maxWebhooksPerUser: deps.maxWebhooksPerUser ?? DEFAULT_MAX_WEBHOOKS_PER_USER,
+    maxPublishBytes: deps.maxPublishBytes ?? DEFAULT_MAX_PUBLISH_BYTES,
     resolve: deps.resolve,
     onWebhookReenabled: deps.onWebhookReenabled,
     onDeliveriesQueued: deps.onDeliveriesQueued,

@@ -1,7 +1,11 @@
 // Delivery inspection and replay: a webhook's deliveries (newest first, keyset
 // pagination), one delivery with its attempt history, and retry, which
 // re-queues a failed or exhausted delivery now with a fresh schedule.
+// /deliveries/{id} reaches any user's delivery, as in dwctl; the same two
+// routes under /users/{user_id}/ answer 404 for another user's, for callers
+// that act on behalf of one user.
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { DeliveryStatus } from "../db/delivery-row.ts";
 import {
   type AttemptRow,
@@ -90,6 +94,9 @@ const list = createRoute({
 });
 
 const DeliveryParams = z.object({ id: uuid().openapi({ param: { name: "id", in: "path" } }) });
+const UserDeliveryParams = DeliveryParams.extend({
+  user_id: uuid().openapi({ param: { name: "user_id", in: "path" } }),
+});
 
 const get = createRoute({
   method: "get",
@@ -122,6 +129,37 @@ const retry = createRoute({
   },
 });
 
+const getOwn = createRoute({
+  method: "get",
+  path: "/admin/api/v1/users/{user_id}/deliveries/{id}",
+  tags,
+  security,
+  summary: "One of this user's deliveries with its attempt history",
+  request: { params: UserDeliveryParams },
+  responses: {
+    200: { content: { "application/json": { schema: DeliveryDetailSchema } }, description: "The delivery" },
+    400: errorResponse("Invalid input"),
+    401: unauthorized,
+    404: errorResponse("No such delivery for this user"),
+  },
+});
+
+const retryOwn = createRoute({
+  method: "post",
+  path: "/admin/api/v1/users/{user_id}/deliveries/{id}/retry",
+  tags,
+  security,
+  summary: "Re-queue one of this user's failed or exhausted deliveries now, with a fresh schedule",
+  request: { params: UserDeliveryParams },
+  responses: {
+    202: { content: { "application/json": { schema: DeliverySchema } }, description: "Queued again" },
+    400: errorResponse("Invalid input"),
+    401: unauthorized,
+    404: errorResponse("No such delivery for this user"),
+    409: errorResponse("Pending or delivered already, or its webhook is disabled"),
+  },
+});
+
 function deliveryJson(d: DeliverySummary) {
   return {
     id: d.id,
@@ -145,7 +183,7 @@ function attemptJson(a: AttemptRow) {
 
 export function deliveryRoutes(deps: ApiDeps) {
   const { sql } = deps;
-  return createRouter()
+  const router = createRouter()
     .openapi(list, async (c) => {
       const { user_id, webhook_id } = c.req.valid("param");
       const { status, limit, cursor } = c.req.valid("query");
@@ -166,41 +204,46 @@ export function deliveryRoutes(deps: ApiDeps) {
         next_cursor: page.next ? encodeCursor(page.next) : null,
       }, 200);
     })
-    .openapi(get, async (c) => {
-      const { id } = c.req.valid("param");
-      const detail = await getDeliveryDetail(sql, id);
-      if (!detail) return apiError(c, 404, "not_found", `no delivery ${id}`);
-      return c.json({
-        ...deliveryJson(detail),
-        user_id: detail.user_id,
-        payload: detail.payload,
-        attempts: detail.attempts.map(attemptJson),
-      }, 200);
-    })
-    .openapi(retry, async (c) => {
-      const { id } = c.req.valid("param");
-      const result = await retryDelivery(sql, id);
-      if (result.ok) {
-        deps.onDeliveriesQueued?.();
-        return c.json(deliveryJson(result.delivery), 202);
-      }
-      switch (result.reason) {
-        case "not_found":
-          return apiError(c, 404, "not_found", `no delivery ${id}`);
-        case "webhook_disabled":
-          return apiError(
-            c,
-            409,
-            "webhook_disabled",
-            "the delivery's webhook is disabled; enable it with PATCH enabled: true first",
-          );
-        case "not_retryable":
-          return apiError(
-            c,
-            409,
-            "not_retryable",
-            `delivery is ${result.status}; only failed or exhausted deliveries can be retried`,
-          );
-      }
-    });
+    .openapi(get, async (c) => await showDelivery(c, c.req.valid("param").id))
+    .openapi(getOwn, async (c) => await showDelivery(c, c.req.valid("param").id, c.req.valid("param").user_id))
+    .openapi(retry, async (c) => await requeue(c, c.req.valid("param").id))
+    .openapi(retryOwn, async (c) => await requeue(c, c.req.valid("param").id, c.req.valid("param").user_id));
+  return router;
+
+  async function showDelivery(c: Context, id: string, owner?: string) {
+    const detail = await getDeliveryDetail(sql, id, owner);
+    if (!detail) return apiError(c, 404, "not_found", `no delivery ${id}${owner ? " for this user" : ""}`);
+    return c.json({
+      ...deliveryJson(detail),
+      user_id: detail.user_id,
+      payload: detail.payload,
+      attempts: detail.attempts.map(attemptJson),
+    }, 200);
+  }
+
+  async function requeue(c: Context, id: string, owner?: string) {
+    const result = await retryDelivery(sql, id, owner);
+    if (result.ok) {
+      deps.onDeliveriesQueued?.();
+      return c.json(deliveryJson(result.delivery), 202);
+    }
+    switch (result.reason) {
+      case "not_found":
+        return apiError(c, 404, "not_found", `no delivery ${id}${owner ? " for this user" : ""}`);
+      case "webhook_disabled":
+        return apiError(
+          c,
+          409,
+          "webhook_disabled",
+          "the delivery's webhook is disabled; enable it with PATCH enabled: true first",
+        );
+      case "not_retryable":
+        return apiError(
+          c,
+          409,
+          "not_retryable",
+          `delivery is ${result.status}; only failed or exhausted deliveries can be retried`,
+        );
+    }
+  }
 }

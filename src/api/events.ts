@@ -3,6 +3,9 @@
 // (shared with the publishes that arrive meanwhile).
 // With a resource_id it is idempotent per webhook: a second publish for the
 // same resource queues nothing new and lists the webhooks it skipped.
+// Each matching webhook gets its own copy of the payload, so a publish whose
+// payload bytes × matching webhooks exceed STATEHOOK_MAX_PUBLISH_BYTES is a
+// 413 and writes nothing.
 import { createRoute, z } from "@hono/zod-openapi";
 import { createPublisher } from "../db/events.ts";
 import { apiError, errorResponse } from "./errors.ts";
@@ -62,13 +65,13 @@ const publish = createRoute({
     202: { content: { "application/json": { schema: Published } }, description: "Queued for delivery" },
     400: errorResponse("Invalid input"),
     401: errorResponse("Missing or wrong bearer token"),
-    413: errorResponse("Body too large"),
+    413: errorResponse("Body too large, or payload bytes × matching webhooks over STATEHOOK_MAX_PUBLISH_BYTES"),
     415: errorResponse("Body is not JSON"),
   },
 });
 
 export function eventRoutes(deps: ApiDeps) {
-  const publishEvent = createPublisher(deps.sql);
+  const publishEvent = createPublisher(deps.sql, { maxBytes: deps.maxPublishBytes });
   return createRouter().openapi(publish, async (c) => {
     const body = c.req.valid("json");
     const unstorable = unstorableJson(body.data);
@@ -79,6 +82,17 @@ export function eventRoutes(deps: ApiDeps) {
       userId: body.user_id,
       resourceId: body.resource_id,
     });
+    if ("tooLarge" in event) {
+      const { payloadBytes, webhooks, maxBytes } = event.tooLarge;
+      return apiError(
+        c,
+        413,
+        "publish_too_large",
+        `this publish would write ${webhooks} webhooks × ${payloadBytes} payload bytes = ${
+          webhooks * payloadBytes
+        } bytes, more than STATEHOOK_MAX_PUBLISH_BYTES (${maxBytes})`,
+      );
+    }
     if (event.deliveries.length > 0) deps.onDeliveriesQueued?.();
     return c.json({
       event_id: event.eventId,

@@ -1,11 +1,13 @@
-// The management API under /admin/api/v1: bearer auth and a body limit in
-// front, then one router per resource. Each router carries its OpenAPI
-// definitions, which the root app merges into /openapi.json.
+// The management API under /admin/api/v1: bearer auth, a deadline on the
+// body's arrival and a body limit in front, then one router per resource.
+// Each router carries its OpenAPI definitions, which the root app merges
+// into /openapi.json.
 //
-//   mountApi(app, { sql, apiToken, maxBodyBytes: 1 << 20, allowPrivateTargets: false });
+//   mountApi(app, { sql, apiToken, maxBodyBytes: 1 << 20, requestTimeoutMs: 10_000, ... });
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requireToken } from "./auth.ts";
+import { bodyDeadline } from "./body-deadline.ts";
 import { deliveryRoutes } from "./deliveries.ts";
 import { apiError } from "./errors.ts";
 import { eventRoutes } from "./events.ts";
@@ -14,13 +16,15 @@ import { webhookRoutes } from "./webhooks.ts";
 
 export type { ApiDeps } from "./router.ts";
 
-export type MountOptions = ApiDeps & { apiToken: string; maxBodyBytes: number };
+export type MountOptions = ApiDeps & { apiToken: string; maxBodyBytes: number; requestTimeoutMs: number };
 
 export function mountApi(app: OpenAPIHono, options: MountOptions): void {
-  const { apiToken, maxBodyBytes, ...deps } = options;
+  const { apiToken, maxBodyBytes, requestTimeoutMs, ...deps } = options;
   app.use(
     "/admin/api/*",
     requireToken(apiToken),
+    // Before bodyLimit, which reads a chunked body itself and would wait on it without end.
+    bodyDeadline(requestTimeoutMs),
     bodyLimit({
       maxSize: maxBodyBytes,
       onError: (c) => apiError(c, 413, "payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),

@@ -16,6 +16,12 @@ export type ApiDeps = {
   onWebhookReenabled?: (webhookId: string) => void;
   /** Tells the running dispatcher that deliveries became due (retry). */
   onDeliveriesQueued?: () => void;
+  /** Whether `scope: "platform"` (every user's events) may be created; 403 otherwise. */
+  allowPlatformWebhooks: boolean;
+  /** Webhooks one user may have; one more is a 409. */
+  maxWebhooksPerUser: number;
+  /** Payload bytes × matching webhooks one publish may write; a 413 beyond. */
+  maxPublishBytes: number;
 };
 
 export function createRouter() {

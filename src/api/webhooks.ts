@@ -2,10 +2,12 @@
 // delete and rotate-secret under /admin/api/v1/users/{user_id}/webhooks.
 // The secret leaves only in the create and rotate responses; a webhook of
 // another user is a 404, so ids of other users' webhooks leak nothing.
+// Creating is capped per user, and a `platform` webhook, which receives every
+// user's events, only where the operator allows them.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
-  createWebhook,
+  createWebhookWithinLimit,
   deleteWebhook,
   getWebhook,
   listWebhooks,
@@ -17,8 +19,8 @@ import { checkTargetAtCreate } from "../send/target-guard.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { type ApiDeps, createRouter, security } from "./router.ts";
 import { eventType, isoOrNull, text, timestamp, uuid } from "./schemas.ts";
+import { normaliseUrl, WebhookUrl } from "./webhook-url.ts";
 
-const Url = text(2048).openapi({ example: "https://example.com/hooks/statehook" });
 const EventTypes = z
   .array(eventType())
   .min(1, "must list at least one event type; use null for all")
@@ -48,11 +50,12 @@ const WebhookWithSecretSchema = WebhookSchema.extend({
 
 const CreateWebhook = z
   .object({
-    url: Url,
+    url: WebhookUrl,
     event_types: EventTypes.optional(),
     description: Description.optional(),
     scope: z.enum(["own", "platform"]).optional().openapi({
-      description: "own (default): this user's events; platform: every user's",
+      description: "own (default): this user's events; platform: every user's, " +
+        "only where STATEHOOK_ALLOW_PLATFORM_WEBHOOKS=true (403 otherwise)",
     }),
   })
   .strict()
@@ -60,7 +63,7 @@ const CreateWebhook = z
 
 const UpdateWebhook = z
   .object({
-    url: Url.optional(),
+    url: WebhookUrl.optional(),
     enabled: z.boolean().optional().openapi({ description: "true also clears disabled_at and the failure counter" }),
     event_types: EventTypes.optional(),
     description: Description.optional(),
@@ -106,6 +109,8 @@ const create = createRoute({
   responses: {
     201: json(WebhookWithSecretSchema, "The webhook, with its signing secret"),
     ...common,
+    403: errorResponse("scope: platform, and STATEHOOK_ALLOW_PLATFORM_WEBHOOKS is off"),
+    409: errorResponse("The user has STATEHOOK_MAX_WEBHOOKS_PER_USER webhooks already"),
     413: errorResponse("Body too large"),
     415: errorResponse("Body is not JSON"),
   },
@@ -187,9 +192,16 @@ const notFound = (c: Context, id: string) => apiError(c, 404, "not_found", `no w
 
 export function webhookRoutes(deps: ApiDeps) {
   const { sql } = deps;
-  const refusal = async (url: string) => {
-    const check = await checkTargetAtCreate(url, { allowPrivate: deps.allowPrivateTargets, resolve: deps.resolve });
-    return check.ok ? undefined : check;
+  // The URL as it will be stored and requested, or why not: the target
+  // check runs on the normalised form, since that is what fetch will reach.
+  const target = async (given: string) => {
+    const normalised = normaliseUrl(given);
+    if (!normalised.ok) return normalised;
+    const check = await checkTargetAtCreate(normalised.url, {
+      allowPrivate: deps.allowPrivateTargets,
+      resolve: deps.resolve,
+    });
+    return check.ok ? normalised : check;
   };
 
   return createRouter()
@@ -200,16 +212,32 @@ export function webhookRoutes(deps: ApiDeps) {
     .openapi(create, async (c) => {
       const { user_id } = c.req.valid("param");
       const body = c.req.valid("json");
-      const refused = await refusal(body.url);
-      if (refused) return apiError(c, 400, refused.code, refused.message);
-      const { webhook, secret } = await createWebhook(sql, {
+      if (body.scope === "platform" && !deps.allowPlatformWebhooks) {
+        return apiError(
+          c,
+          403,
+          "platform_webhooks_disabled",
+          'scope "platform" receives every user\'s events; set STATEHOOK_ALLOW_PLATFORM_WEBHOOKS=true to allow it',
+        );
+      }
+      const checked = await target(body.url);
+      if (!checked.ok) return apiError(c, 400, checked.code, checked.message);
+      const created = await createWebhookWithinLimit(sql, {
         userId: user_id,
-        url: body.url,
+        url: checked.url,
         eventTypes: body.event_types ?? null,
         description: body.description ?? null,
         scope: body.scope ?? "own",
-      });
-      return c.json({ ...webhookJson(webhook), secret }, 201);
+      }, deps.maxWebhooksPerUser);
+      if (!created) {
+        return apiError(
+          c,
+          409,
+          "webhook_limit_reached",
+          `a user may have at most ${deps.maxWebhooksPerUser} webhooks (STATEHOOK_MAX_WEBHOOKS_PER_USER); delete one first`,
+        );
+      }
+      return c.json({ ...webhookJson(created.webhook), secret: created.secret }, 201);
     })
     .openapi(get, async (c) => {
       const { user_id, webhook_id } = c.req.valid("param");
@@ -219,12 +247,14 @@ export function webhookRoutes(deps: ApiDeps) {
     .openapi(update, async (c) => {
       const { user_id, webhook_id } = c.req.valid("param");
       const body = c.req.valid("json");
+      let url: string | undefined;
       if (body.url !== undefined) {
-        const refused = await refusal(body.url);
-        if (refused) return apiError(c, 400, refused.code, refused.message);
+        const checked = await target(body.url);
+        if (!checked.ok) return apiError(c, 400, checked.code, checked.message);
+        url = checked.url;
       }
       const webhook = await updateWebhook(sql, user_id, webhook_id, {
-        url: body.url,
+        url,
         enabled: body.enabled,
         eventTypes: body.event_types,
         description: body.description,

@@ -1,6 +1,7 @@
 // Delivery inspection and replay for the API: a webhook's deliveries newest
 // first with keyset pagination, one delivery with its attempt log, and retry,
-// which gives a failed or exhausted delivery a fresh schedule.
+// which gives a failed or exhausted delivery a fresh schedule. Given an
+// owner, one delivery and retry see only that user's webhooks' deliveries.
 import type { Sql } from "postgres";
 import type { DeliveryRow, DeliveryStatus } from "./delivery-row.ts";
 import { epochMicros } from "./epoch-micros.ts";
@@ -95,10 +96,11 @@ export async function listDeliveries(
 
 export type DeliveryDetail = DeliveryRow & { user_id: string | null; attempts: AttemptRow[] };
 
-export async function getDeliveryDetail(sql: Sql, id: string): Promise<DeliveryDetail | undefined> {
+/** The delivery of any user, or with `owner` only one of that user's webhooks'. */
+export async function getDeliveryDetail(sql: Sql, id: string, owner?: string): Promise<DeliveryDetail | undefined> {
   const [row] = await sql<(DeliveryRow & { user_id: string | null })[]>`
     SELECT d.*, w.user_id FROM webhook_deliveries d LEFT JOIN user_webhooks w ON w.id = d.webhook_id
-    WHERE d.id = ${id}`;
+    WHERE d.id = ${id} ${owner === undefined ? sql`` : sql`AND w.user_id = ${owner}`}`;
   if (!row) return undefined;
   const attempts = await sql<AttemptRow[]>`
     SELECT attempt_number, outcome, status_code, error, duration_ms, response_body, created_at
@@ -113,17 +115,18 @@ export type RetryResult =
   | { ok: false; reason: "not_retryable"; status: DeliveryStatus };
 
 /**
- * Re-queues a failed or exhausted delivery with a fresh schedule, due now,
+ * Re-queues a failed or exhausted delivery (with `owner`, only one of that
+ * user's webhooks') with a fresh schedule, due now,
  * and NOTIFYs the dispatchers in the same transaction (the insert trigger
  * only fires on INSERT). A retry of a failed row that a dispatcher holds
  * right now makes that dispatcher's result stale (its attempt count no
  * longer matches), so the row is sent again: at least once, as always.
  */
-export async function retryDelivery(sql: Sql, id: string): Promise<RetryResult> {
+export async function retryDelivery(sql: Sql, id: string, owner?: string): Promise<RetryResult> {
   return await sql.begin(async (tx) => {
     const [current] = await tx<{ status: DeliveryStatus; enabled: boolean | null }[]>`
       SELECT d.status, w.enabled FROM webhook_deliveries d LEFT JOIN user_webhooks w ON w.id = d.webhook_id
-      WHERE d.id = ${id} FOR UPDATE OF d`;
+      WHERE d.id = ${id} ${owner === undefined ? tx`` : tx`AND w.user_id = ${owner}`} FOR UPDATE OF d`;
     if (!current) return { ok: false, reason: "not_found" } as const;
     if (current.status !== "failed" && current.status !== "exhausted") {
       return { ok: false, reason: "not_retryable", status: current.status } as const;

@@ -6,6 +6,9 @@
 // idempotent: a webhook that already has that delivery gets no second one.
 // The insert does not NOTIFY (see migration 4): the caller wakes its own
 // dispatcher, which claims within milliseconds; other replicas poll.
+// A publish may write at most `maxBytes`: one copy of the payload per
+// matching webhook, so payload bytes × matching webhooks (counted before
+// duplicates are skipped). One over it writes nothing and says why.
 import type { Sql } from "postgres";
 import type { DeliveryStatus } from "./delivery-row.ts";
 import { QUIET_SETTING } from "./migrations.ts";
@@ -34,9 +37,21 @@ export type PublishedEvent = {
   duplicateWebhookIds: string[];
 };
 
-export type Publish = (event: NewEvent) => Promise<PublishedEvent>;
+/** A publish that would have written more than the bound: nothing was. */
+export type PublishTooLarge = {
+  tooLarge: { payloadBytes: number; webhooks: number; maxBytes: number };
+};
 
-type Queued = { event: NewEvent; resolve(published: PublishedEvent): void; reject(error: unknown): void };
+export type PublishResult = PublishedEvent | PublishTooLarge;
+
+export type Publish = (event: NewEvent) => Promise<PublishResult>;
+
+export type PublishOptions = {
+  /** Payload bytes × matching webhooks one event may write; unbounded if unset. */
+  maxBytes?: number;
+};
+
+type Queued = { event: NewEvent; resolve(published: PublishResult): void; reject(error: unknown): void };
 
 /**
  * Publishes events, many to a statement: while `statements` statements are
@@ -46,19 +61,22 @@ type Queued = { event: NewEvent; resolve(published: PublishedEvent): void; rejec
  * that fails is tried again one event at a time, so a bad event fails only
  * its own publish.
  */
-export function createPublisher(sql: Sql, options: { statements?: number; maxBatch?: number } = {}): Publish {
+export function createPublisher(
+  sql: Sql,
+  options: PublishOptions & { statements?: number; maxBatch?: number } = {},
+): Publish {
   const statements = options.statements ?? 2;
   const maxBatch = options.maxBatch ?? 500;
   const queue: Queued[] = [];
   let running = 0;
   const write = async (batch: Queued[]) => {
     try {
-      const published = await publishEvents(sql, batch.map((q) => q.event));
+      const published = await publishEvents(sql, batch.map((q) => q.event), options);
       batch.forEach((q, i) => q.resolve(published[i]));
     } catch (error) {
       if (batch.length === 1) return batch[0].reject(error);
       await Promise.all(
-        batch.map((q) => publishEvents(sql, [q.event]).then(([published]) => q.resolve(published), q.reject)),
+        batch.map((q) => publishEvents(sql, [q.event], options).then(([published]) => q.resolve(published), q.reject)),
       );
     }
   };
@@ -78,22 +96,36 @@ export function createPublisher(sql: Sql, options: { statements?: number; maxBat
     });
 }
 
+const utf8 = new TextEncoder();
+
 /** Publishes each event as if alone, in one statement; results in the same order. */
-export async function publishEvents(sql: Sql, events: NewEvent[]): Promise<PublishedEvent[]> {
+export async function publishEvents(
+  sql: Sql,
+  events: NewEvent[],
+  options: PublishOptions = {},
+): Promise<PublishResult[]> {
   const timestamp = new Date();
-  const input = events.map((event, n) => ({
-    n,
-    event_id: crypto.randomUUID(),
-    event_type: event.eventType,
-    user_id: event.userId ?? null,
-    resource_id: event.resourceId ?? null,
-    payload: { type: event.eventType, timestamp: timestamp.toISOString(), data: event.data },
-  }));
-  const rows = await sql<{ n: number; deliveries: QueuedDelivery[] | null; matched: string[] | null }[]>`
+  const maxBytes = options.maxBytes ?? null;
+  const input = events.map((event, n) => {
+    const payload = { type: event.eventType, timestamp: timestamp.toISOString(), data: event.data };
+    return {
+      n,
+      event_id: crypto.randomUUID(),
+      event_type: event.eventType,
+      user_id: event.userId ?? null,
+      resource_id: event.resourceId ?? null,
+      payload,
+      // What one copy costs, as the JSON text it is sent as.
+      bytes: maxBytes === null ? 0 : utf8.encode(JSON.stringify(payload)).length,
+    };
+  });
+  const rows = await sql<
+    { n: number; deliveries: QueuedDelivery[] | null; matched: string[] | null; allowed: boolean }[]
+  >`
     WITH quiet AS (SELECT set_config(${QUIET_SETTING}, 'off', true)),
     input AS (
       SELECT * FROM json_to_recordset(${sql.json(input as never)}::json)
-        AS e(n int, event_id uuid, event_type text, user_id uuid, resource_id uuid, payload jsonb)
+        AS e(n int, event_id uuid, event_type text, user_id uuid, resource_id uuid, payload jsonb, bytes bigint)
     ),
     targets AS (
       SELECT e.n, w.id AS webhook_id
@@ -102,10 +134,15 @@ export async function publishEvents(sql: Sql, events: NewEvent[]): Promise<Publi
         AND ((w.scope = 'own' AND w.user_id = e.user_id) OR w.scope = 'platform')
         AND (w.event_types IS NULL OR w.event_types ? e.event_type)
     ),
+    allowed AS (
+      SELECT e.n
+      FROM input e LEFT JOIN (SELECT n, count(*) AS webhooks FROM targets GROUP BY n) c ON c.n = e.n
+      WHERE ${maxBytes}::bigint IS NULL OR e.bytes * coalesce(c.webhooks, 0) <= ${maxBytes}::bigint
+    ),
     inserted AS (
       INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, resource_id)
       SELECT t.webhook_id, e.event_id, e.event_type, e.payload, e.resource_id
-      FROM targets t JOIN input e ON e.n = t.n
+      FROM targets t JOIN input e ON e.n = t.n JOIN allowed a ON a.n = t.n
       ORDER BY t.n, t.webhook_id
       ON CONFLICT (webhook_id, event_type, resource_id) WHERE resource_id IS NOT NULL DO NOTHING
       RETURNING id, webhook_id, event_id, status, next_attempt_at, created_at
@@ -114,10 +151,15 @@ export async function publishEvents(sql: Sql, events: NewEvent[]): Promise<Publi
       (SELECT json_agg(json_build_object('id', i.id, 'webhook_id', i.webhook_id, 'status', i.status,
           'next_attempt_at', i.next_attempt_at, 'created_at', i.created_at) ORDER BY i.webhook_id)
         FROM inserted i WHERE i.event_id = e.event_id) AS deliveries,
-      (SELECT array_agg(t.webhook_id::text ORDER BY t.webhook_id) FROM targets t WHERE t.n = e.n) AS matched
-    FROM input e
+      (SELECT array_agg(t.webhook_id::text ORDER BY t.webhook_id) FROM targets t WHERE t.n = e.n) AS matched,
+      a.n IS NOT NULL AS allowed
+    FROM input e LEFT JOIN allowed a ON a.n = e.n
     ORDER BY e.n`;
-  return rows.map((row) => {
+  return rows.map((row): PublishResult => {
+    if (!row.allowed) {
+      const { bytes } = input[row.n];
+      return { tooLarge: { payloadBytes: bytes, webhooks: row.matched?.length ?? 0, maxBytes: maxBytes ?? 0 } };
+    }
     const deliveries = (row.deliveries ?? []).map((d) => ({
       ...d,
       next_attempt_at: new Date(d.next_attempt_at),

@@ -1,7 +1,7 @@
-// Webhook endpoints (dwctl's user_webhooks): create, read, list, update,
-// delete, rotate the secret, and the circuit breaker's counter. Secrets leave
-// this module only from create and rotate; everything else returns
-// WebhookView, which has no secret field.
+// Webhook endpoints (dwctl's user_webhooks): create (with or without the
+// per-user cap), read, list, update, delete, rotate the secret, and the
+// circuit breaker's counter. Secrets leave this module only from create and
+// rotate; everything else returns WebhookView, which has no secret field.
 import type { Sql } from "postgres";
 import { generateSecret } from "../send/signing.ts";
 
@@ -45,6 +45,38 @@ export async function createWebhook(sql: Sql, w: NewWebhook): Promise<{ webhook:
             ${w.description ?? null}, ${w.scope ?? "own"})
     RETURNING ${sql.unsafe(VIEW)}`;
   return { webhook, secret };
+}
+
+/**
+ * Key space of the per-user advisory lock (the two-int form, apart from the
+ * migrations' bigint key): creates for one user take turns, so concurrent
+ * ones cannot all see room for one more and overshoot the cap.
+ */
+const USER_CAP_LOCK = 0x5348_4b31; // "SHK1"
+
+/**
+ * createWebhook, unless the user already has `limit` webhooks (any scope,
+ * enabled or not): then undefined. Counting and inserting under a per-user
+ * transaction lock keeps the cap under concurrent creates; rows written
+ * around statehook (dwctl itself) do not take the lock and are only counted.
+ */
+export async function createWebhookWithinLimit(
+  sql: Sql,
+  w: NewWebhook,
+  limit: number,
+): Promise<{ webhook: WebhookView; secret: string } | undefined> {
+  const secret = generateSecret();
+  const eventTypes = w.eventTypes ? sql.json(w.eventTypes) : null;
+  return await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${USER_CAP_LOCK}::int, hashtext(${w.userId}::uuid::text))`;
+    const [webhook] = await tx<WebhookView[]>`
+      INSERT INTO user_webhooks (user_id, url, secret, event_types, description, scope)
+      SELECT ${w.userId}::uuid, ${w.url}::text, ${secret}::text, ${eventTypes}::jsonb,
+             ${w.description ?? null}::text, ${w.scope ?? "own"}::text
+      WHERE (SELECT count(*) FROM user_webhooks WHERE user_id = ${w.userId}::uuid) < ${limit}
+      RETURNING ${tx.unsafe(VIEW)}`;
+    return webhook && { webhook, secret };
+  });
 }
 
 export async function getWebhook(sql: Sql, userId: string, id: string): Promise<WebhookView | undefined> {

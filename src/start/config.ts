@@ -26,6 +26,14 @@ export type Config = {
   shutdownGraceMs: number;
   allowPrivateTargets: boolean;
   inspect: InspectTarget | undefined;
+  /** Webhooks one user may have; creating one more is a 409. */
+  maxWebhooksPerUser: number;
+  /** Payload bytes × matching webhooks one publish may write; a 413 beyond. */
+  maxPublishBytes: number;
+  /** Whether the API may create `scope: "platform"` webhooks (every user's events). */
+  allowPlatformWebhooks: boolean;
+  /** How long an API request's body may take to arrive once its headers have; a 408 after. */
+  requestTimeoutMs: number;
 };
 
 export class ConfigError extends Error {
@@ -117,5 +125,9 @@ export function loadConfig(env: Env): Config {
     shutdownGraceMs: integer(env, "STATEHOOK_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     allowPrivateTargets: boolean(env, "STATEHOOK_ALLOW_PRIVATE_TARGETS", dbUrl === undefined),
     inspect: inspectTarget(env),
+    maxWebhooksPerUser: integer(env, "STATEHOOK_MAX_WEBHOOKS_PER_USER", 100, 1, 1_000_000),
+    maxPublishBytes: integer(env, "STATEHOOK_MAX_PUBLISH_BYTES", 16 * 1024 * 1024, 1024, 2 ** 40),
+    allowPlatformWebhooks: boolean(env, "STATEHOOK_ALLOW_PLATFORM_WEBHOOKS", false),
+    requestTimeoutMs: integer(env, "STATEHOOK_REQUEST_TIMEOUT_MS", 10_000, 100, 3_600_000),
   };
 }
