@@ -1,4 +1,4 @@
-// statehook's entry point (`npm start` under Bun, `deno task start` under
+// statehook's entry point (`npm start` under Bun, `npm run start:deno` under
 // Deno): read the configuration, bring up Postgres (embedded unless
 // DATABASE_URL is set), migrate, start the dispatcher and the HTTP server,
 // and on SIGTERM/SIGINT drain and stop in reverse order, exiting 0.
@@ -14,6 +14,7 @@ import { startDispatcher } from "./start/dispatcher-actor.ts";
 import { startInspection } from "./start/inspect.ts";
 import { createLog } from "./start/log.ts";
 import { createMetrics } from "./start/metrics.ts";
+import { watchNpmParent } from "./start/npm-parent.ts";
 import { runtimeName, serve } from "./start/runtime.ts";
 
 /** How long past the grace period a stop may take to record what it has before the process exits anyway. */
@@ -81,10 +82,10 @@ async function main() {
   const pruneTimer = setInterval(prune, 3600_000);
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (cause: { signal: string } | { parent_exited: number }) => {
     if (stopping) return;
     stopping = true;
-    log("info", "shutting down", { signal, grace_ms: config.shutdownGraceMs });
+    log("info", "shutting down", { ...cause, grace_ms: config.shutdownGraceMs });
     // A database that stops answering would hold the last claim or result
     // write, and with it the exit, forever. What was not recorded by then is
     // claimed and sent again once its claim runs out.
@@ -109,8 +110,9 @@ async function main() {
   // embedded cluster itself, after the dispatcher has drained.
   process.removeAllListeners("SIGTERM");
   process.removeAllListeners("SIGINT");
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown({ signal: "SIGTERM" }));
+  process.on("SIGINT", () => void shutdown({ signal: "SIGINT" }));
+  watchNpmParent(process.env, (parent) => void shutdown({ parent_exited: parent }));
 }
 
 main().catch((error) => {
