@@ -2,16 +2,18 @@
 // root, with no Bun or Deno on PATH but those npm installed. Each delivers one
 // signed event and stops cleanly when only the process the user started gets
 // SIGTERM or SIGINT: exit 0, port closed, and no process it started (the
-// service, an embedded Postgres) left behind.
+// service, an embedded Postgres) left behind. Start-up failures name the
+// variable to change, in one line; the port is taken first.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { connect as connectTcp } from "node:net";
+import { connect as connectTcp, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { testDatabase } from "./support/database.ts";
 import { startReceiver } from "./support/receiver.ts";
-import { type Service, startService, until } from "./support/service.ts";
+import { freePort } from "../src/db/embedded.ts";
+import { type Service, serviceCommand, spawnProcess, startService, until } from "./support/service.ts";
 import { verify } from "./support/verify.ts";
 
 const db = await testDatabase();
@@ -199,5 +201,89 @@ test("`npm start` whose npm is killed outright: the service notices and stops by
     assert.equal(await portOpen(port), false, "the port is closed");
   } finally {
     await killLeftovers(tree);
+  }
+});
+
+/** Runs a command that should fail to start; resolves with its exit and what it wrote. */
+async function failedStart(command: string[], env: Record<string, string>) {
+  const child = spawnProcess(command, { HOME: process.env.HOME ?? "/root", ...baseEnv, ...env });
+  let stderr = "";
+  child.onStderr((chunk) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const exit = await child.exited;
+  clearTimeout(timer);
+  // The exit can be seen before the pipe is read to its end. Give the line time to
+  // arrive; if it never does, the caller's assertions show what came instead.
+  await until(() => /^statehook: .*\n/m.test(stderr), 5000, "the start-up error").catch(() => {});
+  return { exit, stderr: stderr.trim() };
+}
+
+const starts = [
+  ...Object.values(COMMANDS).map((command) => [...command]),
+  // Deno's own task runner: not the documented command, but the one a Deno user tries first.
+  ["node_modules/.bin/deno", "task", "start"],
+];
+
+for (const command of starts) {
+  test(`\`${command.join(" ")}\` with an unreachable DATABASE_URL fails with one line naming it`, {
+    timeout: 60_000,
+  }, async () => {
+    const { exit, stderr } = await failedStart(command, {
+      DATABASE_URL: "postgres://nobody:hunter2@127.0.0.1:1/none",
+      STATEHOOK_PORT: "0",
+      NO_COLOR: "1",
+    });
+    assert.deepEqual(exit, { code: 1, signal: null }, stderr);
+    // deno task announces the task on stderr first.
+    const lines = stderr.split("\n").filter((line) => !line.startsWith("Task start "));
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0], /^statehook: DATABASE_URL: .*nobody@127\.0\.0\.1:1\/none: .*ECONNREFUSED/);
+    assert.ok(!stderr.includes("hunter2"), "the password stays out");
+  });
+}
+
+for (const [runtime, command] of Object.entries(COMMANDS)) {
+  test(`\`${command.join(" ")}\` (${runtime}) on a port in use fails with one line naming it`, {
+    timeout: 60_000,
+  }, async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const { exit, stderr } = await failedStart([...command], { DATABASE_URL: db.url, STATEHOOK_PORT: String(port) });
+      assert.deepEqual(exit, { code: 1, signal: null }, stderr);
+      assert.equal(stderr, `statehook: STATEHOOK_PORT: 127.0.0.1:${port} is already in use`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+}
+
+test("a start-up still waiting for its database already holds the port and answers 503", {
+  timeout: 60_000,
+}, async () => {
+  // A "database" that accepts connections and never answers: start-up waits on it.
+  const silent = createServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const dbPort = (silent.address() as { port: number }).port;
+  const port = await freePort();
+  const child = spawnProcess(serviceCommand(), {
+    HOME: process.env.HOME ?? "/root",
+    ...baseEnv,
+    DATABASE_URL: `postgres://nobody@127.0.0.1:${dbPort}/none`,
+    STATEHOOK_PORT: String(port),
+  });
+  try {
+    const reply = await until(
+      () => fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined),
+      20_000,
+      "the port to answer",
+    );
+    assert.equal(reply.status, 503);
+    assert.equal((await reply.json()).error.code, "starting");
+  } finally {
+    child.kill("SIGKILL");
+    await child.exited;
+    silent.close();
   }
 });
