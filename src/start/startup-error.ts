@@ -17,12 +17,12 @@ export function listenFailed(error: unknown, host: string, port: number): Startu
 
 /** Names the database by user, host and name: the URL's password stays out of the line. */
 export function databaseFailed(error: unknown, url: string): StartupError {
-  let where = "it";
+  let where = "";
   try {
     const u = new URL(url);
-    where = `${u.username ? `${decodeURIComponent(u.username)}@` : ""}${u.host}${u.pathname}`;
+    where = ` at ${u.username ? `${decodeURIComponent(u.username)}@` : ""}${u.host}${u.pathname}`;
   } catch {
-    // config.ts admitted it as postgres://…; postgres.js parses more loosely than URL does.
+    // postgres.js takes URLs that URL does not (several hosts, say): then the line names none.
   }
-  return new StartupError(`DATABASE_URL: cannot use the database at ${where}: ${reason(error)}`);
+  return new StartupError(`DATABASE_URL: cannot use the database${where}: ${reason(error)}`);
 }
