@@ -1,10 +1,11 @@
-// statehook's entry point (`npm start` under Bun, `deno task start` under
-// Deno): read the configuration, bring up Postgres (embedded unless
-// DATABASE_URL is set), migrate, start the dispatcher and the HTTP server,
+// statehook's entry point (`npm start` under Bun, `npm run start:deno` under
+// Deno): read the configuration, take the port, bring up Postgres (embedded
+// unless DATABASE_URL is set), migrate, start the dispatcher and the HTTP API,
 // and on SIGTERM/SIGINT drain and stop in reverse order, exiting 0.
 import process from "node:process";
 import { loadApiToken } from "./start/api-token.ts";
 import { createApp } from "./api/app.ts";
+import { errorBody } from "./api/errors.ts";
 import { type Config, ConfigError, loadConfig } from "./start/config.ts";
 import { connect } from "./db/client.ts";
 import { startEmbeddedPostgres } from "./db/embedded.ts";
@@ -14,7 +15,9 @@ import { startDispatcher } from "./start/dispatcher-actor.ts";
 import { startInspection } from "./start/inspect.ts";
 import { createLog } from "./start/log.ts";
 import { createMetrics } from "./start/metrics.ts";
-import { runtimeName, serve } from "./start/runtime.ts";
+import { watchNpmParent } from "./start/npm-parent.ts";
+import { type Fetch, runtimeName, serve, type Server } from "./start/runtime.ts";
+import { databaseFailed, listenFailed, StartupError } from "./start/startup-error.ts";
 
 /** How long past the grace period a stop may take to record what it has before the process exits anyway. */
 const SHUTDOWN_OVERRUN_MS = 10_000;
@@ -34,9 +37,21 @@ function configOrExit(): Config {
 async function main() {
   const config = configOrExit();
   const log = createLog();
+  // The port first: one in use stops start-up before a database is started or
+  // a row claimed. Until the API is ready, every request is answered 503.
+  let handle: Fetch = () => Response.json(errorBody("starting", "statehook is starting"), { status: 503 });
+  let server: Server;
+  try {
+    server = serve((request) => handle(request), { hostname: config.host, port: config.port });
+  } catch (error) {
+    throw listenFailed(error, config.host, config.port);
+  }
+
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
   const sql = connect(config.databaseUrl ?? embedded!.url, { max: 10 });
-  const applied = await migrate(sql);
+  const applied = await migrate(sql).catch((error) => {
+    throw config.databaseUrl ? databaseFailed(error, config.databaseUrl) : error;
+  });
   if (applied.length) log("info", "migrations applied", { versions: applied });
 
   const apiToken = await loadApiToken(config.apiToken, config.dataDir);
@@ -65,7 +80,7 @@ async function main() {
     onWebhookReenabled: dispatcher.reenabled,
     onDeliveriesQueued: dispatcher.wake,
   });
-  const server = serve(app.fetch, { hostname: config.host, port: config.port });
+  handle = app.fetch;
   log("info", "statehook listening", {
     url: `http://${config.host}:${server.port}`,
     runtime: runtimeName,
@@ -85,10 +100,10 @@ async function main() {
   const pruneTimer = setInterval(prune, 3600_000);
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (cause: { signal: string } | { parent_exited: number }) => {
     if (stopping) return;
     stopping = true;
-    log("info", "shutting down", { signal, grace_ms: config.shutdownGraceMs });
+    log("info", "shutting down", { ...cause, grace_ms: config.shutdownGraceMs });
     // A database that stops answering would hold the last claim or result
     // write, and with it the exit, forever. What was not recorded by then is
     // claimed and sent again once its claim runs out.
@@ -113,11 +128,13 @@ async function main() {
   // embedded cluster itself, after the dispatcher has drained.
   process.removeAllListeners("SIGTERM");
   process.removeAllListeners("SIGINT");
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown({ signal: "SIGTERM" }));
+  process.on("SIGINT", () => void shutdown({ signal: "SIGINT" }));
+  watchNpmParent(process.env, (parent) => void shutdown({ parent_exited: parent }));
 }
 
 main().catch((error) => {
-  console.error(`statehook: failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`statehook: ${error instanceof StartupError ? message : `failed to start: ${message}`}`);
   process.exit(1);
 });

@@ -3,7 +3,7 @@
 // else uses web-standard APIs.
 
 export type Server = { port: number; stop(): Promise<void> };
-type Fetch = (request: Request) => Response | Promise<Response>;
+export type Fetch = (request: Request) => Response | Promise<Response>;
 
 declare const Bun: {
   serve(options: Record<string, unknown>): { port: number; stop(force?: boolean): Promise<void> | void };

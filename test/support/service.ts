@@ -1,5 +1,5 @@
 // The real statehook service as a child process, for the reliability tests
-// and the benchmark: the same entry as `npm start` / `deno task start`, run by
+// and the benchmark: the same entry as `npm start` / `npm run start:deno`, run by
 // the same runtime as the caller, on a port the OS picks. It learns the URL
 // from the "statehook listening" log line and always cleans up.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -21,6 +21,11 @@ export function serviceCommand(which: "bun" | "deno" = runtime, flags: string[] 
 
 export type ServiceOptions = {
   env: Record<string, string>;
+  /**
+   * Run this, from the repository root, instead of the runtime's own command:
+   * the README's `npm start`, say. `pid` is then that process's, not the service's.
+   */
+  command?: string[];
   /**
    * Run inside a private mount namespace (`unshare -m`) where these files are
    * bind-mounted over /etc/hosts and /etc/resolv.conf: names the test
@@ -153,7 +158,7 @@ export function spawnProcess(argv: string[], env: Record<string, string>): Proc 
 }
 
 export async function startService(options: ServiceOptions): Promise<Service> {
-  const command = serviceCommand(runtime, options.runtimeFlags);
+  const command = options.command ?? serviceCommand(runtime, options.runtimeFlags);
   const ns = options.namespace;
   const argv = ns
     ? [
@@ -169,7 +174,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     ]
     : command;
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("STATEHOOK_")) env[k] = v;
+  // Not the caller's settings, nor an outer `npm test`'s npm_* variables: the service sees what the test gives it.
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(STATEHOOK|npm)_/.test(k)) env[k] = v;
   Object.assign(env, BASE_ENV, options.env);
   // `unshare` and `sh` exec in place, so this pid is the runtime's own.
   const child = spawnProcess(argv, env);
