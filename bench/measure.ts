@@ -1,8 +1,8 @@
-// How the scenarios measure: rows the service has finished with, the
-// service's resident set sampled while a scenario runs, and numbers rounded
-// for the report.
+// How the scenarios measure: rows the service has finished with, a process's
+// resident set sampled while a scenario runs, and numbers rounded for the
+// report.
+import { readFile } from "node:fs/promises";
 import type { Sql } from "../src/db/client.ts";
-import type { Service } from "../test/support/service.ts";
 
 export const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 export const mb = (bytes: number) => round(bytes / 1048576, 1);
@@ -16,13 +16,20 @@ export const settledRows = async (sql: Sql, webhookIds: string[]) => {
   return r.n;
 };
 
-/** Samples the service's resident set every 100 ms while `body` runs. */
-export async function sampled<T>(service: Service, body: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
+/** Resident and peak resident memory of a process, in bytes (from /proc). */
+export async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+/** Samples a process's resident set every 100 ms while `body` runs. */
+export async function sampled<T>(pid: number, body: () => Promise<T>): Promise<{ result: T; peakRss: number }> {
   let peak = 0;
-  const timer = setInterval(() => void service.memory().then((m) => (peak = Math.max(peak, m.rss)), () => {}), 100);
+  const timer = setInterval(() => void memoryOf(pid).then((m) => (peak = Math.max(peak, m.rss)), () => {}), 100);
   try {
     const result = await body();
-    peak = Math.max(peak, (await service.memory()).rss);
+    peak = Math.max(peak, (await memoryOf(pid)).rss);
     return { result, peakRss: peak };
   } finally {
     clearInterval(timer);

@@ -7,7 +7,7 @@ import type { backlog } from "./scenarios/backlog.ts";
 import type { latency } from "./scenarios/latency.ts";
 import type { memory } from "./scenarios/memory.ts";
 import type { soak } from "./scenarios/soak.ts";
-import type { throughput } from "./scenarios/throughput.ts";
+import type { SideBySide } from "./scenarios/side-by-side.ts";
 
 /** A Markdown table and the blank line after it; the first `left` columns are left-aligned, the rest right. */
 function markdownTable(header: string[], rows: string[][], left = 1): string[] {
@@ -22,8 +22,8 @@ function table(results: Record<string, unknown>): string {
     runtime_version: string;
     date: string;
     settings: Record<string, string>;
-    throughput?: Awaited<ReturnType<typeof throughput>>[];
-    latency?: Awaited<ReturnType<typeof latency>>[];
+    throughput?: SideBySide[];
+    latency?: (Awaited<ReturnType<typeof latency>> & { quarter_of?: number })[];
     backlog?: Awaited<ReturnType<typeof backlog>>[];
     memory?: Awaited<ReturnType<typeof memory>>;
     soak?: Awaited<ReturnType<typeof soak>>;
@@ -35,15 +35,31 @@ function table(results: Record<string, unknown>): string {
     "",
   ];
   if (r.throughput) {
+    const n = r.throughput[0];
     lines.push(...markdownTable(
-      ["throughput", "deliveries", "failing endpoints", "seconds", "deliveries/s", "peak RSS"],
+      [
+        `throughput, ${n.deliveries.toLocaleString("en")} deliveries / ${n.webhooks} endpoints`,
+        "statehook/s",
+        "plain loop/s",
+        "ratio",
+        "Postgres CPU µs/delivery: statehook",
+        "plain loop",
+        "process CPU µs/delivery: statehook",
+        "plain loop",
+        "peak RSS: statehook",
+        "plain loop",
+      ],
       r.throughput.map((t) => [
-        t.failing_webhooks ? "10% failing" : "all healthy",
-        `${t.deliveries}`,
-        `${t.failing_webhooks}/${t.webhooks}`,
-        `${t.seconds}`,
-        `**${t.per_second}**`,
-        `${t.peak_rss_mb} MB`,
+        t.failing_webhooks ? `${t.failing_webhooks} of ${t.webhooks} failing` : "all healthy",
+        `${t.statehook.per_second}`,
+        `${t.plain.per_second}`,
+        `**${t.ratio}×**`,
+        `${t.statehook.postgres_cpu_us_per_delivery}`,
+        `${t.plain.postgres_cpu_us_per_delivery}`,
+        `${t.statehook.process_cpu_us_per_delivery}`,
+        `${t.plain.process_cpu_us_per_delivery}`,
+        `${t.statehook.peak_rss_mb} MB`,
+        `${t.plain.peak_rss_mb} MB`,
       ]),
     ));
   }
@@ -51,7 +67,7 @@ function table(results: Record<string, unknown>): string {
     lines.push(...markdownTable(
       ["latency (publish→receipt)", "achieved/s", "received", "p50", "p95", "p99", "max", "API p99"],
       r.latency.map((l) => [
-        `${l.target_per_second}/s`,
+        l.quarter_of ? `${l.target_per_second}/s (a quarter of ${l.quarter_of}/s)` : `${l.target_per_second}/s`,
         `${l.achieved_per_second}`,
         `${l.received}/${l.published}`,
         `${l.p50_ms} ms`,

@@ -3,13 +3,17 @@
 // the real service process (src/main.ts) on one machine. Measures throughput,
 // publish→receipt latency, backlog scaling, memory and a 200,000-delivery
 // soak; prints JSON and writes this runtime's table into BENCHMARKS.md. Each
-// scenario is a file in bench/scenarios/; this one picks and runs them.
+// scenario is a file in bench/scenarios/; this one picks and runs them. The
+// throughput rows run the plain loop (bench/plain-loop.ts, no actors) on the
+// same schema and backlog beside the service, for the ratio of the two, and
+// read the CPU each of them and the Postgres process tree spent per delivery.
 //
 // Tuning, from the environment: BENCH_MAX_CONCURRENT_SENDS, BENCH_CLAIM_BATCH_SIZE
 // (passed to the service as STATEHOOK_*), BENCH_SOAK (deliveries; 0 skips),
 // BENCH_SKIP (comma list of: throughput,latency,backlog,memory,soak),
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
-// BENCH_RATES (the latency runs as rate:seconds pairs; 100:10,1000:10,5000:4),
+// BENCH_RATES (the latency runs as rate:seconds pairs; 100:10,quarter:10, where
+// "quarter" is a quarter of the service's all-healthy throughput in this run),
 // BENCH_PROFILE (a directory: the service writes a CPU profile there on exit;
 // a .cpuprofile; Bun only, Deno 2.9 has no such flag).
 import { mkdtemp, rm } from "node:fs/promises";
@@ -21,14 +25,16 @@ import { startEmbeddedPostgres } from "../src/db/embedded.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { seedWebhooks } from "../test/support/seed.ts";
 import { runtime, type Service, startService } from "../test/support/service.ts";
+import { postmasterPid } from "./cpu.ts";
 import { round } from "./measure.ts";
+import { type PlainLoop, startPlainLoop } from "./plain-loop-process.ts";
 import { type ReceiverProcess, startReceiverProcess } from "./receiver-process.ts";
 import { writeReport } from "./report.ts";
 import { backlog, growHistory } from "./scenarios/backlog.ts";
 import { latency } from "./scenarios/latency.ts";
 import { memory } from "./scenarios/memory.ts";
 import { soak } from "./scenarios/soak.ts";
-import { throughput } from "./scenarios/throughput.ts";
+import { sideBySide } from "./scenarios/side-by-side.ts";
 import { CLAIM_BATCH, LATENCY_RATES, MAX_SENDS, PROFILE, serviceEnv, SKIP, SOAK, THROUGHPUT_N } from "./settings.ts";
 
 if (PROFILE && runtime === "deno") {
@@ -44,6 +50,7 @@ async function main() {
   const sql = connect(pg.url, { max: 4 });
   let receiver: ReceiverProcess | undefined;
   let service: Service | undefined;
+  let plain: PlainLoop | undefined;
   const results: Record<string, unknown> = {
     runtime,
     runtime_version: process.versions[runtime],
@@ -56,22 +63,36 @@ async function main() {
     receiver = await startReceiverProcess();
     const runtimeFlags = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
     service = await startService({ env: serviceEnv(pg.url), runtimeFlags });
+    const postgres = await postmasterPid(join(dir, "postgres"));
     const [historyWebhook] = await seedWebhooks(sql, [`${receiver.url}/ok/history`]);
     await growHistory(sql, historyWebhook, 10_000);
 
+    let saturation: number | undefined;
     if (!SKIP.has("throughput")) {
+      plain = await startPlainLoop(serviceEnv(pg.url));
+      const contenders = { statehook: service, plain };
+      log("throughput warm-up");
+      const warmUp = Math.max(1000, Math.round(THROUGHPUT_N / 10));
+      await sideBySide(sql, contenders, postgres, receiver, warmUp, 0);
       log("throughput");
-      results.throughput = [
-        await throughput(sql, service, receiver, THROUGHPUT_N, 0),
-        await throughput(sql, service, receiver, THROUGHPUT_N, 0.1),
+      const rows = [
+        await sideBySide(sql, contenders, postgres, receiver, THROUGHPUT_N, 0),
+        await sideBySide(sql, contenders, postgres, receiver, THROUGHPUT_N, 0.1),
       ];
+      results.throughput = rows;
+      saturation = rows[0].statehook.per_second;
+      await plain.stop();
+      plain = undefined;
       log(JSON.stringify(results.throughput));
     }
     if (!SKIP.has("latency")) {
       results.latency = [];
-      for (const [rate, seconds] of LATENCY_RATES) {
+      for (const { rate: asked, seconds } of LATENCY_RATES) {
+        if (asked === "quarter" && saturation === undefined) continue;
+        const rate = asked === "quarter" ? Math.round(saturation! / 4) : asked;
         log(`latency ${rate}/s`);
-        (results.latency as unknown[]).push(await latency(sql, service, receiver, rate, seconds));
+        const measured = await latency(sql, service, receiver, rate, seconds);
+        (results.latency as unknown[]).push(asked === "quarter" ? { ...measured, quarter_of: saturation } : measured);
         log(JSON.stringify((results.latency as unknown[]).at(-1)));
       }
     }
@@ -98,6 +119,7 @@ async function main() {
     console.log(JSON.stringify(results, null, 2));
     await writeReport(results);
   } finally {
+    await plain?.stop();
     await service?.stop();
     await receiver?.stop();
     await sql.end({ timeout: 5 });

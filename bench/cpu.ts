@@ -1,0 +1,67 @@
+// CPU time from /proc: of one process (the service, the plain loop), and of
+// the Postgres process tree (the postmaster, every backend and background
+// worker alive now, and those it has already reaped). Taken before and after
+// a run and divided by the deliveries, it is the figure a busy, shared
+// machine disturbs least: other programs take CPU away, but they do not add
+// to ours.
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+// USER_HZ: the unit of /proc/<pid>/stat's times; 100 on every Linux this runs on.
+const TICKS_PER_SECOND = 100;
+
+type Stat = { ppid: number; own: number; reaped: number };
+
+/** utime+stime (own) and cutime+cstime (reaped children), in ticks. */
+async function stat(pid: number): Promise<Stat | null> {
+  const text = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  if (text === null) return null;
+  // The command name is in parentheses and may hold spaces: fields count from after it.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const n = (i: number) => Number(fields[i - 3]);
+  return { ppid: n(4), own: n(14) + n(15), reaped: n(16) + n(17) };
+}
+
+/** CPU seconds one process has used so far (its threads included, its children not). */
+export async function processCpu(pid: number): Promise<number> {
+  const s = await stat(pid);
+  if (!s) throw new Error(`no process ${pid}`);
+  return s.own / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds the tree under `root` has used so far. A backend that exits
+ * between two readings moves from the live sum to its parent's reaped time,
+ * so differences between readings stay whole.
+ */
+export async function treeCpu(root: number): Promise<number> {
+  const stats = new Map<number, Stat>();
+  for (const entry of await readdir("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const s = await stat(pid);
+    if (s) stats.set(pid, s);
+  }
+  const rootStat = stats.get(root);
+  if (!rootStat) throw new Error(`no process ${root}`);
+  let ticks = rootStat.own + rootStat.reaped;
+  const inTree = new Set([root]);
+  // /proc lists parents before their children only by accident: iterate to a fixed point.
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, s] of stats) {
+      if (!inTree.has(pid) && inTree.has(s.ppid)) {
+        inTree.add(pid);
+        ticks += s.own + s.reaped;
+        grew = true;
+      }
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** The postmaster's pid, from the first line of postmaster.pid in the cluster's directory. */
+export async function postmasterPid(databaseDir: string): Promise<number> {
+  const text = await readFile(join(databaseDir, "postmaster.pid"), "utf8");
+  return Number(text.split("\n")[0]);
+}

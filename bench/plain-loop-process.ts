@@ -1,0 +1,39 @@
+// The plain loop (bench/plain-loop.ts) in a process of its own, under the
+// runtime running the benchmark, with the environment the service gets: its
+// pid for CPU and memory readings, and signals to pause, resume and stop it.
+import { join } from "node:path";
+import process from "node:process";
+import { ROOT, runtime, spawnProcess } from "../test/support/service.ts";
+
+export async function startPlainLoop(env: Record<string, string>) {
+  const bin = join(ROOT, "node_modules", ".bin", runtime);
+  const script = join(ROOT, "bench", "plain-loop.ts");
+  const argv = runtime === "bun" ? [bin, script] : [bin, "run", "-A", script];
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("STATEHOOK_")) childEnv[k] = v;
+  Object.assign(childEnv, env);
+  const child = spawnProcess(argv, childEnv);
+  let out = "";
+  let err = "";
+  child.onStderr((chunk) => (err = (err + chunk).slice(-5000)));
+  await new Promise<void>((resolve, reject) => {
+    child.onStdout((chunk) => {
+      out += chunk;
+      if (out.includes('{"ready":true}')) resolve();
+    });
+    child.exited.then(() => reject(new Error(`plain loop exited: ${err.trim()}`)));
+  });
+  return {
+    pid: child.pid,
+    kill: (signal: "SIGSTOP" | "SIGCONT") => child.kill(signal),
+    stop: async () => {
+      child.kill("SIGCONT");
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await child.exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export type PlainLoop = Awaited<ReturnType<typeof startPlainLoop>>;
