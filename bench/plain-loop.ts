@@ -1,12 +1,20 @@
-// The ceiling without actors: the same claim, signing, sender and batched
-// result write the service uses, driven by a plain loop (no XState, no API,
-// no metrics). bench/run.ts starts it as a process of its own, with the
-// service's environment (DATABASE_URL and the STATEHOOK_* settings), next to
-// the service, and times both on the same schema and the same work: what the
-// service reaches next to this is what the actor system costs. It prints
-// {"ready":true} once it listens, and stops on SIGTERM.
+// The ceiling without actors: the same claim, signing, sender (with its
+// per-host cap) and batched result write the service uses, driven by the
+// best plain loop we could write (no XState, no API, no metrics). bench/run.ts
+// starts it as a process of its own, with the service's environment
+// (DATABASE_URL and the STATEHOOK_* settings), and times it beside the
+// service on the same schema and work: what the service reaches next to this
+// is what the actor system costs. It prints {"ready":true} once it listens,
+// and stops on SIGTERM.
+//
+// Pipelined as the dispatcher is: at most STATEHOOK_MAX_CONCURRENT_SENDS in
+// flight; the next claim goes out while a quarter of a batch is still to
+// free, so the queue is refilled before it runs dry; one result write in
+// flight while the next batch of outcomes collects; and, as the dispatcher,
+// a claim waits for the failures collected before it to be written (a
+// webhook they disable is then claimed as disabled).
 import process from "node:process";
-import { judged } from "../machines/delivery.ts";
+import { type ClaimedDelivery, type DeliveryOutcome, judged } from "../machines/delivery.ts";
 import { connect } from "../src/db/client.ts";
 import { claimDue } from "../src/db/claim.ts";
 import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
@@ -15,8 +23,6 @@ import { createKeyring } from "../src/send/keyring.ts";
 import { createSender } from "../src/send/sender.ts";
 import { webhookHeaders } from "../src/send/signing.ts";
 import { loadConfig } from "../src/start/config.ts";
-
-const WORKERS = 4;
 
 const config = loadConfig(process.env);
 const sql = connect(config.databaseUrl!, { max: 10 });
@@ -28,39 +34,111 @@ const send = createSender({
 });
 const never = new AbortController().signal; // as the service's one shared stop signal
 const schedule = config.retrySchedule;
-const batch = Math.floor(config.claimBatchSize / WORKERS);
+const max = config.maxConcurrentSends;
+const batch = Math.min(config.claimBatchSize, max);
+// Claim again once this many slots are free (and never for fewer rows).
+const refillAt = Math.max(1, Math.floor(batch * Number(process.env.BENCH_PLAIN_REFILL ?? 0.25)));
 
+let inFlight = 0;
+let claiming = false;
+let moreDue = true;
 let stopping = false;
-let waiting: (() => void)[] = [];
-const woken = () => new Promise<void>((resolve) => waiting.push(resolve));
-const wake = () => {
-  for (const resolve of waiting) resolve();
-  waiting = [];
-};
+let outcomes: DeliveryOutcome[] = [];
+let writing = false;
+let collected = 0;
+let written = 0;
+let failedThrough = 0;
+/** Set when a claim is wanted: the failures collected by then must be written first. */
+let barrier: number | null = null;
 
-const worker = async () => {
-  while (!stopping) {
-    const rows = await claimDue(sql, batch, config.claimTimeoutSecs);
-    if (rows.length === 0) {
-      await Promise.race([woken(), new Promise((r) => setTimeout(r, config.pollIntervalMs))]);
-      continue;
-    }
-    for (const row of rows) if (row.secret) keyring.remember(row.webhookId, row.secret);
-    const outcomes = await Promise.all(rows.map(async (row) => {
-      const key = await keyring.key(row.webhookId);
-      const headers = await webhookHeaders(key, row.eventId, Math.floor(Date.now() / 1000), row.payload);
-      const result = await send({ url: row.url!, headers, body: row.payload }, never);
-      return judged({ delivery: row, schedule }, result);
-    }));
-    await recordOutcomes(sql, { outcomes, released: [] }, config.circuitBreakerThreshold);
+const unsent = (row: ClaimedDelivery): DeliveryOutcome => ({
+  deliveryId: row.id,
+  webhookId: row.webhookId,
+  attemptsBefore: row.attemptCount,
+  status: "exhausted",
+  attempted: false,
+  retryDelaySecs: null,
+  statusCode: null,
+  error: "webhook disabled",
+  durationMs: null,
+  responseBody: null,
+});
+
+async function deliver(row: ClaimedDelivery): Promise<DeliveryOutcome> {
+  if (row.url === null || !row.webhookEnabled) return unsent(row);
+  try {
+    const key = await keyring.key(row.webhookId);
+    const headers = await webhookHeaders(key, row.eventId, Math.floor(Date.now() / 1000), row.payload);
+    return judged({ delivery: row, schedule }, await send({ url: row.url, headers, body: row.payload }, never));
+  } catch (error) {
+    return judged({ delivery: row, schedule }, { kind: "error", error: String(error), durationMs: 0 });
   }
-};
+}
 
-await sql.listen(DELIVERY_CHANNEL, () => wake());
-const workers = Promise.all(Array.from({ length: WORKERS }, worker));
+function finished(outcome: DeliveryOutcome) {
+  inFlight--;
+  outcomes.push(outcome);
+  collected++;
+  if (outcome.attempted && outcome.status !== "delivered") failedThrough = collected;
+  pump();
+}
+
+function pump() {
+  if (!writing && outcomes.length > 0) {
+    writing = true;
+    const taken = outcomes;
+    outcomes = [];
+    recordOutcomes(sql, { outcomes: taken, released: [] }, config.circuitBreakerThreshold).then(
+      () => {
+        written += taken.length;
+        writing = false;
+        pump();
+      },
+      (error) => {
+        console.error(`plain loop: result write failed: ${error}`);
+        outcomes = [...taken, ...outcomes];
+        setTimeout(() => (writing = false, pump()), 1000);
+      },
+    );
+  }
+  const free = max - inFlight;
+  if (claiming || stopping || !moreDue || free < refillAt) return;
+  barrier ??= failedThrough;
+  if (written < barrier) return;
+  barrier = null;
+  claiming = true;
+  const limit = Math.min(batch, free);
+  claimDue(sql, limit, config.claimTimeoutSecs).then(
+    (rows) => {
+      claiming = false;
+      moreDue = rows.length >= limit;
+      inFlight += rows.length;
+      for (const row of rows) {
+        if (row.secret !== null) keyring.remember(row.webhookId, row.secret);
+        deliver(row).then(finished);
+      }
+      pump();
+    },
+    (error) => {
+      console.error(`plain loop: claim failed: ${error}`);
+      claiming = false;
+      moreDue = false;
+    },
+  );
+}
+
+const wake = () => {
+  moreDue = true;
+  pump();
+};
+await sql.listen(DELIVERY_CHANNEL, wake, wake);
+setInterval(wake, config.pollIntervalMs);
 process.on("SIGTERM", () => {
   stopping = true;
-  wake();
-  workers.then(() => sql.end({ timeout: 5 })).then(() => process.exit(0));
+  const done = setInterval(() => {
+    if (inFlight > 0 || writing || outcomes.length > 0) return;
+    clearInterval(done);
+    sql.end({ timeout: 5 }).then(() => process.exit(0));
+  }, 50);
 });
 console.log(JSON.stringify({ ready: true }));
