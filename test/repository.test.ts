@@ -220,10 +220,19 @@ test("migrations run once when three replicas start together", async () => {
   // From an empty database, as three replicas would find it on their first start.
   await db.sql`DROP TABLE webhook_delivery_attempts, webhook_deliveries, user_webhooks, statehook_migrations CASCADE`;
   const results = await Promise.all([migrate(db.sql), migrate(db.sql), migrate(db.sql)]);
-  assert.deepEqual(results.map((r) => r.join(",")).sort(), ["", "", "1,2,3,4"]);
+  assert.deepEqual(results.map((r) => r.join(",")).sort(), ["", "", "1,2,3,4,5"]);
   assert.deepEqual(await migrate(db.sql), [], "a later start has nothing to do");
   const [{ count }] = await db.sql<{ count: number }[]>`SELECT count(*)::int AS count FROM statehook_migrations`;
-  assert.equal(count, 4);
+  assert.equal(count, 5);
+});
+
+test("the attempt log's created_at is indexed by BRIN (append-only, read by retention), not a B-tree", async () => {
+  const indexes = await db.sql<{ name: string; method: string }[]>`
+    SELECT c.relname AS name, am.amname AS method
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+    WHERE i.indrelid = 'webhook_delivery_attempts'::regclass AND a.attname = 'created_at'`;
+  assert.deepEqual(indexes.map((i) => i.method), ["brin"]);
 });
 
 test("concurrent claims never hand out the same row twice", async () => {
