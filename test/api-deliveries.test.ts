@@ -394,6 +394,7 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
     "DELETE /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
     "GET /admin/api/v1/deliveries",
     "GET /admin/api/v1/deliveries/{id}",
+    "GET /admin/api/v1/live",
     "GET /admin/api/v1/users/{user_id}/webhooks",
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",

@@ -12,6 +12,7 @@ import type { Sql } from "../db/client.ts";
 import type { Log } from "../start/log.ts";
 import type { Metrics } from "../start/metrics.ts";
 import type { Resolve } from "../send/target-guard.ts";
+import type { LiveOptions } from "./live.ts";
 
 export type AppDeps = {
   sql: Sql;
@@ -31,6 +32,8 @@ export type AppDeps = {
   onWebhookReenabled?: (webhookId: string) => void;
   /** Wired to the dispatcher: deliveries became due (a retry). */
   onDeliveriesQueued?: () => void;
+  /** The dispatcher's live feed, for GET /admin/api/v1/live (a 503 without one). */
+  live?: LiveOptions;
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     resolve: deps.resolve,
     onWebhookReenabled: deps.onWebhookReenabled,
     onDeliveriesQueued: deps.onDeliveriesQueued,
+    live: deps.live,
   });
   mountDocs(app, pkg.version);
 
