@@ -43,21 +43,25 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use(requestId(), requestLog(log), secureHeaders());
 
-  const documented = (path: string, summary: string, responses: Record<string, string>) =>
+  const documented = (path: string, operationId: string, summary: string, responses: Record<string, string>) =>
     app.openAPIRegistry.registerPath({
       method: "get",
       path,
+      operationId,
       summary,
       tags: ["operations"],
       responses: Object.fromEntries(
         Object.entries(responses).map(([status, description]) => [status, { description }]),
       ),
     });
-  documented("/healthz", "Liveness: the process answers", { 200: "Alive" });
-  documented("/readyz", "Readiness: the database answers and the dispatcher runs", { 200: "Ready", 503: "Not ready" });
-  documented("/metrics", "Prometheus metrics, text format", { 200: "Metrics" });
-  documented("/docs", "This reference, as a page", { 200: "HTML" });
-  documented("/openapi.json", "This reference, as OpenAPI 3.1", { 200: "The document" });
+  documented("/healthz", "getHealth", "Liveness: the process answers", { 200: "Alive" });
+  documented("/readyz", "getReadiness", "Readiness: the database answers and the dispatcher runs", {
+    200: "Ready",
+    503: "Not ready",
+  });
+  documented("/metrics", "getMetrics", "Prometheus metrics, text format", { 200: "Metrics" });
+  documented("/docs", "getDocs", "This reference, as a page", { 200: "HTML" });
+  documented("/openapi.json", "getOpenApiDocument", "This reference, as OpenAPI 3.1", { 200: "The document" });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
