@@ -18,6 +18,7 @@ import { createMetrics } from "./start/metrics.ts";
 import { watchNpmParent } from "./start/npm-parent.ts";
 import { type Fetch, runtimeName, serve, type Server } from "./start/runtime.ts";
 import { databaseFailed, listenFailed, StartupError } from "./start/startup-error.ts";
+import { startTraces } from "./start/traces.ts";
 
 /** How long past the grace period a stop may take to record what it has before the process exits anyway. */
 const SHUTDOWN_OVERRUN_MS = 10_000;
@@ -64,7 +65,8 @@ async function main() {
 
   const metrics = createMetrics();
   const inspection = await startInspection(config.inspect, log);
-  const dispatcher = await startDispatcher({ sql, config, metrics, log, inspect: inspection?.inspect });
+  const traces = await startTraces(config.otel, log);
+  const dispatcher = await startDispatcher({ sql, config, metrics, log, inspect: inspection?.inspect, traces });
   const app = createApp({
     sql,
     metrics,
@@ -79,6 +81,7 @@ async function main() {
     log,
     onWebhookReenabled: dispatcher.reenabled,
     onDeliveriesQueued: dispatcher.wake,
+    live: { feed: dispatcher.live, intervalMs: config.liveIntervalMs },
   });
   handle = app.fetch;
   log("info", "statehook listening", {
@@ -115,6 +118,7 @@ async function main() {
     }, config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS);
     clearInterval(pruneTimer);
     await dispatcher.stop();
+    await traces?.shutdown().catch(() => {});
     inspection?.stop();
     await server.stop();
     await sql.end({ timeout: 5 });

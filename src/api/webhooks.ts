@@ -92,6 +92,7 @@ const tags = ["webhooks"];
 const list = createRoute({
   method: "get",
   path: BASE,
+  operationId: "listWebhooks",
   tags,
   security,
   summary: "List a user's webhooks, newest first",
@@ -102,6 +103,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: BASE,
+  operationId: "createWebhook",
   tags,
   security,
   summary: "Create a webhook; the response carries its secret, once",
@@ -119,6 +121,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: `${BASE}/{webhook_id}`,
+  operationId: "getWebhook",
   tags,
   security,
   summary: "Get a webhook",
@@ -133,6 +136,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: `${BASE}/{webhook_id}`,
+  operationId: "updateWebhook",
   tags,
   security,
   summary: "Update a webhook; enabled: true re-enables one the circuit breaker disabled",
@@ -152,6 +156,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: `${BASE}/{webhook_id}`,
+  operationId: "deleteWebhook",
   tags,
   security,
   summary: "Delete a webhook and its deliveries",
@@ -162,6 +167,7 @@ const remove = createRoute({
 const rotate = createRoute({
   method: "post",
   path: `${BASE}/{webhook_id}/rotate-secret`,
+  operationId: "rotateWebhookSecret",
   tags,
   security,
   summary: "Replace the signing secret; the old one stops signing at once",

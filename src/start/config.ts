@@ -5,6 +5,9 @@ import { TOKEN68, TOKEN68_CHARS } from "./api-token.ts";
 
 export type InspectTarget = { kind: "sky" } | { kind: "websocket"; url: string };
 
+/** OpenTelemetry traces: OTLP/HTTP to `endpoint`/v1/traces, exported every `scheduleDelayMs`. */
+export type OtelTarget = { endpoint: string; serviceName: string; scheduleDelayMs: number };
+
 export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
@@ -34,6 +37,9 @@ export type Config = {
   allowPlatformWebhooks: boolean;
   /** How long an API request's body may take to arrive once its headers have; a 408 after. */
   requestTimeoutMs: number;
+  /** Shortest gap between two live-view snapshots to one viewer. */
+  liveIntervalMs: number;
+  otel: OtelTarget | undefined;
 };
 
 export class ConfigError extends Error {
@@ -100,6 +106,27 @@ function host(env: Env): string {
   return raw;
 }
 
+/** The standard OTEL_* variables statehook reads; traces are off unless the endpoint is set. */
+function otelTarget(env: Env): OtelTarget | undefined {
+  const raw = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
+    // The value may carry credentials: named, not echoed.
+    throw new ConfigError("OTEL_EXPORTER_OTLP_ENDPOINT", "an http:// or https:// URL (OTLP/HTTP)", "<redacted>");
+  }
+  return {
+    endpoint: raw,
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || "statehook",
+    scheduleDelayMs: integer(env, "OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 3_600_000),
+  };
+}
+
 export function loadConfig(env: Env): Config {
   const dbUrl = databaseUrl(env);
   const token = env.STATEHOOK_API_TOKEN?.trim();
@@ -129,5 +156,7 @@ export function loadConfig(env: Env): Config {
     maxPublishBytes: integer(env, "STATEHOOK_MAX_PUBLISH_BYTES", 16 * 1024 * 1024, 1024, 2 ** 40),
     allowPlatformWebhooks: boolean(env, "STATEHOOK_ALLOW_PLATFORM_WEBHOOKS", false),
     requestTimeoutMs: integer(env, "STATEHOOK_REQUEST_TIMEOUT_MS", 10_000, 100, 3_600_000),
+    liveIntervalMs: integer(env, "STATEHOOK_LIVE_INTERVAL_MS", 500, 50, 60_000),
+    otel: otelTarget(env),
   };
 }
