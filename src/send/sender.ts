@@ -4,6 +4,7 @@
 // receiver can misbehave ends as a SendResult, never as a thrown error.
 import type { SendResult, SignedRequest } from "../../machines/delivery.ts";
 import { createHostGate } from "./host-gate.ts";
+import { retryAfterSeconds } from "./retry-after.ts";
 import { checkTargetAtSend, type Resolve } from "./target-guard.ts";
 
 export type SenderOptions = {
@@ -101,7 +102,14 @@ export function createSender(options: SenderOptions): Send {
         signal: controller.signal,
       });
       const responseBody = await readPrefix(response, maxBodyBytes);
-      return { kind: "response", statusCode: response.status, responseBody, durationMs: elapsed() };
+      const retryAfter = retryAfterSeconds(response.headers.get("retry-after"), Date.now());
+      return {
+        kind: "response",
+        statusCode: response.status,
+        responseBody,
+        durationMs: elapsed(),
+        ...(retryAfter !== undefined && { retryAfter }),
+      };
     } catch (error) {
       if (timedOut) return { kind: "error", error: timeout, durationMs: elapsed() };
       if (signal.aborted) return { kind: "error", error: "aborted: dispatcher shutting down", durationMs: elapsed() };

@@ -41,7 +41,7 @@ export async function getDelivery(sql: Sql, id: string): Promise<DeliveryRow | u
 export async function markDelivered(sql: Sql, id: string, statusCode: number): Promise<void> {
   await sql`
     UPDATE webhook_deliveries
-    SET status = 'delivered', attempt_count = attempt_count + 1, last_status_code = ${statusCode}
+    SET status = 'delivered', attempt_count = attempt_count + 1, last_status_code = ${statusCode}, last_error = NULL
     WHERE id = ${id} AND status IN ('pending', 'failed')`;
 }
 
@@ -62,7 +62,7 @@ export async function markFailed(
         attempt_count = attempt_count + 1,
         next_attempt_at = CASE WHEN ${next.status} = 'failed'
           THEN now() + make_interval(secs => ${next.status === "failed" ? next.retryDelaySecs : 0})
-          ELSE next_attempt_at END,
+          ELSE now() END,
         last_status_code = ${attempt.statusCode},
         last_error = ${attempt.error}
     WHERE id = ${id} AND attempt_count = ${row.attempt_count} AND status IN ('pending', 'failed')`;
