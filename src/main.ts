@@ -11,6 +11,7 @@ import { connect } from "./db/client.ts";
 import { startEmbeddedPostgres } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
 import { pruneAttempts } from "./db/retention.ts";
+import { forgetExpiredSecrets } from "./db/webhooks.ts";
 import { startDispatcher } from "./start/dispatcher-actor.ts";
 import { startInspection } from "./start/inspect.ts";
 import { createLog } from "./start/log.ts";
@@ -101,6 +102,9 @@ async function main() {
   };
   prune();
   const pruneTimer = setInterval(prune, 3600_000);
+  // A rotation's old secret stays only as long as its grace period: cleared within a minute after.
+  const forgetSecrets = () => void forgetExpiredSecrets(sql).catch(() => {});
+  const secretsTimer = setInterval(forgetSecrets, 60_000);
 
   let stopping = false;
   const shutdown = async (cause: { signal: string } | { parent_exited: number }) => {
@@ -117,6 +121,7 @@ async function main() {
       process.exit(1);
     }, config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS);
     clearInterval(pruneTimer);
+    clearInterval(secretsTimer);
     await dispatcher.stop();
     await traces?.shutdown().catch(() => {});
     inspection?.stop();

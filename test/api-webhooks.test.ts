@@ -17,12 +17,15 @@ after(async () => await db.close());
 
 const base = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
 const FIELDS = [
+  "breaker_state",
   "created_at",
   "description",
   "disabled_at",
   "enabled",
   "event_types",
   "id",
+  "max_in_flight",
+  "rate_limit",
   "scope",
   "updated_at",
   "url",

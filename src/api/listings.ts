@@ -14,12 +14,8 @@ import { type ApiDeps, createRouter, security } from "./router.ts";
 import { eventType, isoOrNull, pageQuery, rfc3339, timestamp, uuid, windowInOrder } from "./schemas.ts";
 import { webhookJson, WebhookSchema } from "./webhooks.ts";
 
-/** What the breaker of a webhook says; "half_open" joins when the breaker gets a cool-down. */
-export const BREAKER_STATES = ["closed", "open"] as const;
-
 const WebhookOverviewSchema = WebhookSchema.extend({
   consecutive_failures: z.number().int(),
-  breaker_state: z.enum(BREAKER_STATES).openapi({ description: "closed while enabled, open once disabled" }),
   last_attempt_at: timestamp().nullable().openapi({ description: "When the latest attempt was recorded" }),
   last_status_code: z.number().int().nullable().openapi({ description: "null: no attempt, or no HTTP answer" }),
 }).openapi("WebhookOverview");
@@ -82,7 +78,6 @@ function overviewJson(w: WebhookOverview) {
   return {
     ...webhookJson(w),
     consecutive_failures: w.consecutive_failures,
-    breaker_state: w.enabled ? "closed" as const : "open" as const,
     last_attempt_at: isoOrNull(w.last_attempt_at),
     last_status_code: w.last_status_code,
   };

@@ -40,6 +40,19 @@ export type Config = {
   /** Shortest gap between two live-view snapshots to one viewer. */
   liveIntervalMs: number;
   otel: OtelTarget | undefined;
+  /** The per-endpoint delivery policy (README: "The per-endpoint policy"). */
+  policy: PolicyConfig;
+};
+
+export type PolicyConfig = {
+  /** Each retry delay × a uniform factor in [1 − j, 1 + j]. */
+  retryJitter: number;
+  /** null: a tripped breaker stays open until re-enabled (dwctl). */
+  breakerCooldownSecs: number | null;
+  breakerCooldownMaxSecs: number;
+  retryAfterMaxSecs: number;
+  disableOnGone: boolean;
+  maxInFlightPerWebhook: number;
 };
 
 export class ConfigError extends Error {
@@ -67,6 +80,19 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (["true", "1", "yes", "on"].includes(value)) return true;
   if (["false", "0", "no", "off"].includes(value)) return false;
   throw new ConfigError(name, "true or false", raw);
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw.trim());
+  if (!/^\d*\.?\d+$/.test(raw.trim()) || value > 1) throw new ConfigError(name, "a number from 0 to 1", raw);
+  return value;
+}
+
+function optionalInteger(env: Env, name: string, min: number, max: number): number | null {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === "" ? null : integer(env, name, 0, min, max);
 }
 
 function retrySchedule(env: Env): number[] {
@@ -158,5 +184,13 @@ export function loadConfig(env: Env): Config {
     requestTimeoutMs: integer(env, "STATEHOOK_REQUEST_TIMEOUT_MS", 10_000, 100, 3_600_000),
     liveIntervalMs: integer(env, "STATEHOOK_LIVE_INTERVAL_MS", 500, 50, 60_000),
     otel: otelTarget(env),
+    policy: {
+      retryJitter: fraction(env, "STATEHOOK_RETRY_JITTER", 0.2),
+      breakerCooldownSecs: optionalInteger(env, "STATEHOOK_BREAKER_COOLDOWN_SECS", 1, 86_400),
+      breakerCooldownMaxSecs: integer(env, "STATEHOOK_BREAKER_COOLDOWN_MAX_SECS", 3600, 1, 604_800),
+      retryAfterMaxSecs: integer(env, "STATEHOOK_RETRY_AFTER_MAX_SECS", 3600, 0, 604_800),
+      disableOnGone: boolean(env, "STATEHOOK_DISABLE_ON_GONE", true),
+      maxInFlightPerWebhook: integer(env, "STATEHOOK_MAX_IN_FLIGHT_PER_WEBHOOK", 20, 1, 100_000),
+    },
   };
 }

@@ -58,6 +58,15 @@ export function settingsFrom(config: Config): DispatcherSettings {
     webhookIdleMs: WEBHOOK_IDLE_MS,
     schedule: config.retrySchedule,
     threshold: config.circuitBreakerThreshold,
+    policy: {
+      jitter: config.policy.retryJitter,
+      random: Math.random,
+      retryAfterMaxSecs: config.policy.retryAfterMaxSecs,
+      disableOnGone: config.policy.disableOnGone,
+      probesWait: config.policy.breakerCooldownSecs !== null,
+    },
+    coolDownMs: config.policy.breakerCooldownSecs === null ? null : config.policy.breakerCooldownSecs * 1000,
+    coolDownMaxMs: config.policy.breakerCooldownMaxSecs * 1000,
   };
 }
 
@@ -73,8 +82,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   });
 
   const sign = async (row: ClaimedDelivery): Promise<SignedRequest> => {
-    const key = await keyring.key(row.webhookId);
-    const headers = await webhookHeaders(key, row.eventId, Math.floor(now() / 1000), row.payload);
+    const keys = await keyring.keys(row.webhookId);
+    const headers = await webhookHeaders(keys, row.eventId, Math.floor(now() / 1000), row.payload);
     return { url: row.url!, headers, body: row.payload };
   };
   // Sends still open when the dispatcher has finished were abandoned past the
@@ -83,13 +92,13 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const effects = traced(deps.traces, {
     send: (request: SignedRequest) => send(request, stopping.signal),
     claim: async (limit: number) => {
-      const rows = await claimDue(sql, limit, config.claimTimeoutSecs);
-      return rows.map(({ secret, ...row }) => {
-        if (secret !== null) keyring.remember(row.webhookId, secret);
+      const rows = await claimDue(sql, limit, config.claimTimeoutSecs, config.policy);
+      return rows.map(({ secret, previousSecret, ...row }) => {
+        if (secret !== null) keyring.remember(row.webhookId, secret, previousSecret);
         return row;
       });
     },
-    record: (batch: ResultBatch) => recordOutcomes(sql, batch, config.circuitBreakerThreshold),
+    record: (batch: ResultBatch) => recordOutcomes(sql, batch, config.circuitBreakerThreshold, config.policy),
   });
   const delivery = withEffects({ sign, send: effects.send });
 

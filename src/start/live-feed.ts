@@ -12,6 +12,7 @@ import type { Metrics } from "./metrics.ts";
 
 export type LiveWebhook = {
   state: string;
+  paused: boolean;
   consecutive_failures: number;
   in_flight: number;
   sent_per_sec: number;
@@ -131,8 +132,11 @@ export function createLiveFeed(
       const sent = counted.get(webhookId);
       const since = sent ? sent.sent - (previous.get(webhookId) ?? 0) : 0;
       if (sent) previous.set(webhookId, sent.sent);
+      // The endpoint's breaker (closed, open, half_open) and whether a Retry-After pauses it.
+      const value = snapshot.value as { breaker?: string; pace?: string } | string;
       webhooks[webhookId] = {
-        state,
+        state: typeof value === "object" && value.breaker ? value.breaker : state,
+        paused: typeof value === "object" && value.pace === "paused",
         consecutive_failures: snapshot.context?.consecutiveFailures ?? 0,
         in_flight: inFlightOf.get(webhookId) ?? 0,
         sent_per_sec: elapsedMs > 0 ? Math.round((since * 1000 / elapsedMs) * 10) / 10 : 0,
