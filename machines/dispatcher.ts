@@ -134,6 +134,8 @@ export const dispatcherMachine = setup({
     shutdownGrace: ({ context }) => context.settings.shutdownGraceMs,
     webhookIdle: ({ context }) => context.settings.webhookIdleMs,
     writeRetry: ({ context }) => context.settings.writeRetryMs,
+    // A failed claim is tried again after the same pause as a failed write.
+    claimRetry: ({ context }) => context.settings.writeRetryMs,
   },
   guards: {
     moreDueAndFreeSlots: ({ context }) => context.moreDue && context.inFlight < context.settings.maxInFlight,
@@ -146,6 +148,10 @@ export const dispatcherMachine = setup({
   },
   actions: {
     markMoreDue: assign({ moreDue: true }),
+    reportClaimFailed: emit(({ event }) => ({
+      type: "claimFailed" as const,
+      error: "error" in event ? event.error : undefined,
+    })),
     setClaimBarrier: assign({ claimBarrier: ({ context }) => context.failedThrough }),
     countFailedWrite: assign({
       failedWritesAfterStop: ({ context, self }) =>
@@ -352,20 +358,20 @@ export const dispatcherMachine = setup({
               { target: "idle", actions: "startDeliveries" },
             ],
             onError: [
-              {
-                guard: "stopWasRequested",
-                target: "draining",
-                actions: emit(({ event }) => ({ type: "claimFailed" as const, error: event.error })),
-              },
-              {
-                target: "idle",
-                actions: [
-                  assign({ moreDue: false }),
-                  emit(({ event }) => ({ type: "claimFailed" as const, error: event.error })),
-                ],
-              },
+              { guard: "stopWasRequested", target: "draining", actions: "reportClaimFailed" },
+              { target: "retryingClaim", actions: "reportClaimFailed" },
             ],
           },
+        },
+        // The database refused or dropped the claim: the rows may still be
+        // due, and a WAKE in the meantime (a re-subscribed LISTEN after a
+        // reconnect) must not be lost, so the claim is tried again after a pause.
+        retryingClaim: {
+          on: {
+            WAKE: { actions: "markMoreDue" },
+            STOP: "draining",
+          },
+          after: { claimRetry: { target: "idle", actions: "markMoreDue" } },
         },
         draining: {
           always: { guard: "nothingInFlight", target: "stopped" },

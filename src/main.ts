@@ -19,6 +19,7 @@ import { createMetrics } from "./start/metrics.ts";
 import { watchNpmParent } from "./start/npm-parent.ts";
 import { type Fetch, runtimeName, serve, type Server } from "./start/runtime.ts";
 import { databaseFailed, listenFailed, StartupError } from "./start/startup-error.ts";
+import { survivePostgresWriteRace } from "./start/postgres-write-race.ts";
 import { startTraces } from "./start/traces.ts";
 
 /** How long past the grace period a stop may take to record what it has before the process exits anyway. */
@@ -39,6 +40,7 @@ function configOrExit(): Config {
 async function main() {
   const config = configOrExit();
   const log = createLog();
+  survivePostgresWriteRace(log);
   // The port first: one in use stops start-up before a database is started or
   // a row claimed. Until the API is ready, every request is answered 503.
   let handle: Fetch = () => Response.json(errorBody("starting", "statehook is starting"), { status: 503 });

@@ -162,7 +162,7 @@ test("a viewer sees snapshots whose counts follow the deliveries, with no payloa
     );
     assert.equal(seen.webhooks[ok.webhook.id].state, "closed");
     assert.equal(seen.webhooks[failing.webhook.id].last_status_code, 500);
-    assert.equal(seen.machines.webhook.closed >= 2, true, JSON.stringify(seen.machines));
+    assert.equal(seen.machines.webhook["breaker.closed"] >= 2, true, JSON.stringify(seen.machines));
     assert.ok(viewer.snapshots().some((s) => Object.values(s.webhooks).some((w) => w.sent_per_sec > 0)));
     assert.deepEqual(Object.keys(seen.webhooks[ok.webhook.id]).sort(), [
       "consecutive_failures",

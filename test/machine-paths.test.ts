@@ -497,6 +497,9 @@ const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
   }
   if (s.matches({ intake: "idle" })) events.push({ type: "xstate.after.pollInterval.dispatcher.intake.idle" });
   if (s.matches({ intake: "draining" })) events.push({ type: "xstate.after.shutdownGrace.dispatcher.intake.draining" });
+  if (s.matches({ intake: "retryingClaim" })) {
+    events.push({ type: "xstate.after.claimRetry.dispatcher.intake.retryingClaim" });
+  }
   if (s.matches({ writer: "backingOff" })) {
     events.push({ type: "xstate.after.writeRetry.dispatcher.writer.backingOff" });
   }

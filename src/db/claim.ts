@@ -52,21 +52,7 @@ export async function claimDue(
   policy: ClaimPolicy = UNCAPPED,
 ): Promise<ClaimedRow[]> {
   if (limit <= 0) return [];
-  type Row = {
-    id: string;
-    webhook_id: string;
-    event_id: string;
-    event_type: string;
-    payload: string;
-    attempt_count: number;
-    url: string | null;
-    secret: string | null;
-    previous_secret: string | null;
-    enabled: boolean | null;
-    consecutive_failures: number | null;
-    probe: boolean;
-  };
-  const rows = await sql.begin(async (tx): Promise<Row[]> => {
+  return await sql.begin(async (tx): Promise<ClaimedRow[]> => {
     await tx`SET LOCAL synchronous_commit = off`;
     const candidates = await tx<{ id: string; webhook_id: string; due: string }[]>`
       WITH busy AS (
@@ -96,7 +82,7 @@ export async function claimDue(
     await tx`
       SELECT pg_advisory_xact_lock(${BUDGET_LOCK_CLASS}, k)
       FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest(${webhookIds}::text[]) AS id ORDER BY 1) keys`;
-    return await tx<Row[]>`
+    return await tx<ClaimedRow[]>`
       WITH cand AS (
         SELECT * FROM unnest(${candidates.map((c) => c.id)}::uuid[], ${candidates.map((c) => c.webhook_id)}::uuid[], ${
       candidates.map((c) => c.due)
@@ -159,24 +145,13 @@ export async function claimDue(
         FROM granted g WHERE d.id = g.id
         RETURNING d.id, d.webhook_id, d.event_id, d.event_type, d.payload::text AS payload, d.attempt_count, g.probe
       )
-      SELECT c.*, w.url, w.secret, w.enabled, w.consecutive_failures,
-        CASE WHEN s.previous_secret_until > now() THEN s.previous_secret END AS previous_secret
+      SELECT c.id, c.webhook_id AS "webhookId", c.event_id AS "eventId", c.event_type AS "eventType", c.payload,
+        c.attempt_count AS "attemptCount", w.url, w.secret,
+        CASE WHEN s.previous_secret_until > now() THEN s.previous_secret END AS "previousSecret",
+        -- The probe goes out although the webhook stays disabled (for dwctl) until it succeeds.
+        (coalesce(w.enabled, false) OR c.probe) AS "webhookEnabled",
+        coalesce(w.consecutive_failures, 0) AS "consecutiveFailures", c.probe
       FROM claimed c LEFT JOIN user_webhooks w ON w.id = c.webhook_id
         LEFT JOIN webhook_endpoint_state s ON s.webhook_id = c.webhook_id`;
   });
-  return rows.map((r) => ({
-    id: r.id,
-    webhookId: r.webhook_id,
-    eventId: r.event_id,
-    eventType: r.event_type,
-    payload: r.payload,
-    attemptCount: r.attempt_count,
-    url: r.url,
-    secret: r.secret,
-    previousSecret: r.previous_secret,
-    // The probe goes out although the webhook stays disabled (for dwctl) until it succeeds.
-    webhookEnabled: r.enabled === true || r.probe,
-    consecutiveFailures: r.consecutive_failures ?? 0,
-    probe: r.probe,
-  }));
 }

@@ -49,13 +49,20 @@ export type LiveFeed = {
 const DELIVERY_PREFIX = "delivery:";
 const WEBHOOK_PREFIX = "webhook:";
 
-/** A state value as one word: "sending", or "intake.idle" for a nested one. */
-function stateName(value: unknown): string {
-  if (typeof value === "string") return value;
+/**
+ * The active leaf states of a state value, each as a path: ["sending"], or
+ * ["breaker.closed", "pace.flowing"] for a machine with parallel regions, so
+ * each state of the drawn machine gets its own count.
+ */
+function stateNames(value: unknown): string[] {
   if (value && typeof value === "object") {
-    return Object.entries(value).map(([key, inner]) => `${key}.${stateName(inner)}`).join(",");
+    return Object.entries(value).flatMap(([key, inner]) => stateNames(inner).map((leaf) => `${key}.${leaf}`));
   }
-  return String(value);
+  return [String(value)];
+}
+
+function countInto(counts: Record<string, number>, value: unknown): void {
+  for (const name of stateNames(value)) counts[name] = (counts[name] ?? 0) + 1;
 }
 
 type Counted = { sent: number; lastStatusCode: number | null };
@@ -115,8 +122,7 @@ export function createLiveFeed(
         deliveries.delete(ref);
         continue;
       }
-      const state = stateName(snapshot.value);
-      deliveryStates[state] = (deliveryStates[state] ?? 0) + 1;
+      countInto(deliveryStates, snapshot.value);
       const webhookId = snapshot.context?.delivery?.webhookId as string | undefined;
       if (webhookId) inFlightOf.set(webhookId, (inFlightOf.get(webhookId) ?? 0) + 1);
     }
@@ -127,15 +133,14 @@ export function createLiveFeed(
       const snapshot = ref.getSnapshot();
       if (snapshot.status !== "active") continue;
       const webhookId = systemId.slice(WEBHOOK_PREFIX.length);
-      const state = stateName(snapshot.value);
-      webhookStates[state] = (webhookStates[state] ?? 0) + 1;
+      countInto(webhookStates, snapshot.value);
       const sent = counted.get(webhookId);
       const since = sent ? sent.sent - (previous.get(webhookId) ?? 0) : 0;
       if (sent) previous.set(webhookId, sent.sent);
       // The endpoint's breaker (closed, open, half_open) and whether a Retry-After pauses it.
       const value = snapshot.value as { breaker?: string; pace?: string } | string;
       webhooks[webhookId] = {
-        state: typeof value === "object" && value.breaker ? value.breaker : state,
+        state: typeof value === "object" && value.breaker ? value.breaker : String(value),
         paused: typeof value === "object" && value.pace === "paused",
         consecutive_failures: snapshot.context?.consecutiveFailures ?? 0,
         in_flight: inFlightOf.get(webhookId) ?? 0,
