@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import pkg from "../../package.json" with { type: "json" };
 import { mountDocs } from "./docs.ts";
+import { mountDashboard } from "../dashboard/index.ts";
 import { errorBody, handleError, validationHook } from "./errors.ts";
 import { mountApi } from "./index.ts";
 import { requestLog } from "./request-log.ts";
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     onDeliveriesQueued: deps.onDeliveriesQueued,
   });
   mountDocs(app, pkg.version);
+  mountDashboard(app);
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((error, c) =>
