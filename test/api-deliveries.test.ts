@@ -392,10 +392,12 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
     .sort();
   assert.deepEqual(operations, [
     "DELETE /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
+    "GET /admin/api/v1/deliveries",
     "GET /admin/api/v1/deliveries/{id}",
     "GET /admin/api/v1/users/{user_id}/webhooks",
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",
+    "GET /admin/api/v1/webhooks",
     "GET /docs",
     "GET /healthz",
     "GET /metrics",
@@ -405,6 +407,7 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
     "POST /admin/api/v1/deliveries/{id}/retry",
     "POST /admin/api/v1/events",
     "POST /admin/api/v1/users/{user_id}/webhooks",
+    "POST /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/recover",
     "POST /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/rotate-secret",
   ]);
   for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {

@@ -441,7 +441,7 @@ test("health, metrics, openapi.json and docs need no token", async () => {
 });
 
 test("unknown routes are a 404 in the error shape", async () => {
-  for (const path of ["/nope", "/admin/api/v2/users", "/admin/api/v1/users", "/admin/api/v1/webhooks"]) {
+  for (const path of ["/nope", "/admin/api/v2/users", "/admin/api/v1/users", "/admin/api/v1/endpoints"]) {
     const reply = await api.call("GET", path);
     assertError(reply, 404, "not_found");
   }

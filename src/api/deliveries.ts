@@ -17,9 +17,9 @@ import { apiError, errorResponse } from "./errors.ts";
 import { type ApiDeps, createRouter, security } from "./router.ts";
 import { timestamp, uuid } from "./schemas.ts";
 
-const STATUSES = ["pending", "delivered", "failed", "exhausted"] as const;
+export const STATUSES = ["pending", "delivered", "failed", "exhausted"] as const;
 
-const DeliverySchema = z
+export const DeliverySchema = z
   .object({
     id: z.string().openapi({ format: "uuid" }),
     webhook_id: z.string().openapi({ format: "uuid" }),
@@ -54,7 +54,7 @@ const DeliveryDetailSchema = DeliverySchema.extend({
   attempts: z.array(AttemptSchema),
 }).openapi("DeliveryDetail");
 
-const DeliveryPage = z
+export const DeliveryPage = z
   .object({
     data: z.array(DeliverySchema),
     next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last" }),
@@ -122,7 +122,7 @@ const retry = createRoute({
   },
 });
 
-function deliveryJson(d: DeliverySummary) {
+export function deliveryJson(d: DeliverySummary) {
   return {
     id: d.id,
     webhook_id: d.webhook_id,

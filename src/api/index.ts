@@ -9,6 +9,8 @@ import { requireToken } from "./auth.ts";
 import { deliveryRoutes } from "./deliveries.ts";
 import { apiError } from "./errors.ts";
 import { eventRoutes } from "./events.ts";
+import { listingRoutes } from "./listings.ts";
+import { recoverRoutes } from "./recover.ts";
 import type { ApiDeps } from "./router.ts";
 import { webhookRoutes } from "./webhooks.ts";
 
@@ -29,4 +31,6 @@ export function mountApi(app: OpenAPIHono, options: MountOptions): void {
   app.route("/", webhookRoutes(deps));
   app.route("/", eventRoutes(deps));
   app.route("/", deliveryRoutes(deps));
+  app.route("/", listingRoutes(deps));
+  app.route("/", recoverRoutes(deps));
 }

@@ -130,4 +130,16 @@ export const migrations: Migration[] = [
       $$ LANGUAGE plpgsql;
     `,
   },
+  {
+    version: 5,
+    name: "the attempt log by webhook, newest last",
+    // The webhook listing's last_attempt_at and last_status_code: a
+    // backward scan of this index finds a webhook's newest attempt at once.
+    // The attempt log is insert-only, so this costs one index entry per
+    // attempt and nothing on the deliveries table's updates.
+    sql: `
+      CREATE INDEX IF NOT EXISTS idx_webhook_delivery_attempts_webhook
+        ON webhook_delivery_attempts(webhook_id, id);
+    `,
+  },
 ];

@@ -98,3 +98,6 @@ export async function rotateSecret(
     RETURNING ${sql.unsafe(VIEW)}`;
   return webhook && { webhook, secret };
 }
+
+/** WebhookView's columns (no secret), for the listings in other modules. */
+export const WEBHOOK_COLUMNS = VIEW;
