@@ -60,6 +60,7 @@ async function main() {
     log,
     onWebhookReenabled: dispatcher.reenabled,
     onDeliveriesQueued: dispatcher.wake,
+    live: { feed: dispatcher.live, intervalMs: config.liveIntervalMs },
   });
   const server = serve(app.fetch, { hostname: config.host, port: config.port });
   log("info", "statehook listening", {

@@ -13,6 +13,7 @@ import type { Sql } from "../db/client.ts";
 import type { Log } from "../start/log.ts";
 import type { Metrics } from "../start/metrics.ts";
 import type { Resolve } from "../send/target-guard.ts";
+import type { LiveOptions } from "./live.ts";
 
 export type AppDeps = {
   sql: Sql;
@@ -32,6 +33,8 @@ export type AppDeps = {
   onWebhookReenabled?: (webhookId: string) => void;
   /** Wired to the dispatcher: deliveries became due (a retry). */
   onDeliveriesQueued?: () => void;
+  /** The dispatcher's live feed, for GET /admin/api/v1/live (a 503 without one). */
+  live?: LiveOptions;
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -41,21 +44,25 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use(requestId(), requestLog(log), secureHeaders());
 
-  const documented = (path: string, summary: string, responses: Record<string, string>) =>
+  const documented = (path: string, operationId: string, summary: string, responses: Record<string, string>) =>
     app.openAPIRegistry.registerPath({
       method: "get",
       path,
+      operationId,
       summary,
       tags: ["operations"],
       responses: Object.fromEntries(
         Object.entries(responses).map(([status, description]) => [status, { description }]),
       ),
     });
-  documented("/healthz", "Liveness: the process answers", { 200: "Alive" });
-  documented("/readyz", "Readiness: the database answers and the dispatcher runs", { 200: "Ready", 503: "Not ready" });
-  documented("/metrics", "Prometheus metrics, text format", { 200: "Metrics" });
-  documented("/docs", "This reference, as a page", { 200: "HTML" });
-  documented("/openapi.json", "This reference, as OpenAPI 3.1", { 200: "The document" });
+  documented("/healthz", "getHealth", "Liveness: the process answers", { 200: "Alive" });
+  documented("/readyz", "getReadiness", "Readiness: the database answers and the dispatcher runs", {
+    200: "Ready",
+    503: "Not ready",
+  });
+  documented("/metrics", "getMetrics", "Prometheus metrics, text format", { 200: "Metrics" });
+  documented("/docs", "getDocs", "This reference, as a page", { 200: "HTML" });
+  documented("/openapi.json", "getOpenApiDocument", "This reference, as OpenAPI 3.1", { 200: "The document" });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -86,6 +93,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     resolve: deps.resolve,
     onWebhookReenabled: deps.onWebhookReenabled,
     onDeliveriesQueued: deps.onDeliveriesQueued,
+    live: deps.live,
   });
   mountDocs(app, pkg.version);
   mountDashboard(app);

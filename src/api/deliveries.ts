@@ -48,11 +48,30 @@ const AttemptSchema = z
   })
   .openapi("Attempt");
 
+/** Stands for the values statehook does not keep. */
+export const NOT_STORED = "[not stored: set at each attempt's send]";
+export const SIGNATURE_SHOWN = "v1,[redacted]";
+
 const DeliveryDetailSchema = DeliverySchema.extend({
   user_id: z.string().openapi({ format: "uuid" }).nullable(),
   payload: z.unknown().openapi({ description: 'The body sent: {"type", "timestamp", "data"}' }),
+  request_headers: z.record(z.string(), z.string()).openapi({
+    description: "The headers every attempt sent, reconstructed: webhook-id is the event id, the signature " +
+      `is withheld, and webhook-timestamp (unix seconds at each send) is not stored, so it reads "${NOT_STORED}"`,
+  }),
   attempts: z.array(AttemptSchema),
 }).openapi("DeliveryDetail");
+
+/** What each attempt of a delivery sent as headers, as far as the row tells. */
+function requestHeaders(eventId: string): Record<string, string> {
+  return {
+    "webhook-id": eventId,
+    "webhook-timestamp": NOT_STORED,
+    "webhook-signature": SIGNATURE_SHOWN,
+    "webhook-version": "1",
+    "content-type": "application/json",
+  };
+}
 
 export const DeliveryPage = z
   .object({
@@ -67,6 +86,7 @@ const unauthorized = errorResponse("Missing or wrong bearer token");
 const list = createRoute({
   method: "get",
   path: "/admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",
+  operationId: "listWebhookDeliveries",
   tags,
   security,
   summary: "List a webhook's deliveries, newest first",
@@ -94,6 +114,7 @@ const DeliveryParams = z.object({ id: uuid().openapi({ param: { name: "id", in: 
 const get = createRoute({
   method: "get",
   path: "/admin/api/v1/deliveries/{id}",
+  operationId: "getDelivery",
   tags,
   security,
   summary: "A delivery with its attempt history",
@@ -109,6 +130,7 @@ const get = createRoute({
 const retry = createRoute({
   method: "post",
   path: "/admin/api/v1/deliveries/{id}/retry",
+  operationId: "retryDelivery",
   tags,
   security,
   summary: "Re-queue a failed or exhausted delivery now, with a fresh schedule",
@@ -174,6 +196,7 @@ export function deliveryRoutes(deps: ApiDeps) {
         ...deliveryJson(detail),
         user_id: detail.user_id,
         payload: detail.payload,
+        request_headers: requestHeaders(detail.event_id),
         attempts: detail.attempts.map(attemptJson),
       }, 200);
     })

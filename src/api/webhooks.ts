@@ -89,6 +89,7 @@ const tags = ["webhooks"];
 const list = createRoute({
   method: "get",
   path: BASE,
+  operationId: "listWebhooks",
   tags,
   security,
   summary: "List a user's webhooks, newest first",
@@ -99,6 +100,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: BASE,
+  operationId: "createWebhook",
   tags,
   security,
   summary: "Create a webhook; the response carries its secret, once",
@@ -114,6 +116,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: `${BASE}/{webhook_id}`,
+  operationId: "getWebhook",
   tags,
   security,
   summary: "Get a webhook",
@@ -128,6 +131,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: `${BASE}/{webhook_id}`,
+  operationId: "updateWebhook",
   tags,
   security,
   summary: "Update a webhook; enabled: true re-enables one the circuit breaker disabled",
@@ -147,6 +151,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: `${BASE}/{webhook_id}`,
+  operationId: "deleteWebhook",
   tags,
   security,
   summary: "Delete a webhook and its deliveries",
@@ -157,6 +162,7 @@ const remove = createRoute({
 const rotate = createRoute({
   method: "post",
   path: `${BASE}/{webhook_id}/rotate-secret`,
+  operationId: "rotateWebhookSecret",
   tags,
   security,
   summary: "Replace the signing secret; the old one stops signing at once",

@@ -25,6 +25,8 @@ export type Config = {
   shutdownGraceMs: number;
   allowPrivateTargets: boolean;
   inspect: InspectTarget | undefined;
+  /** Shortest gap between two live-view snapshots to one viewer. */
+  liveIntervalMs: number;
 };
 
 export class ConfigError extends Error {
@@ -117,5 +119,6 @@ export function loadConfig(env: Env): Config {
     shutdownGraceMs: integer(env, "STATEHOOK_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     allowPrivateTargets: boolean(env, "STATEHOOK_ALLOW_PRIVATE_TARGETS", dbUrl === undefined),
     inspect: inspectTarget(env),
+    liveIntervalMs: integer(env, "STATEHOOK_LIVE_INTERVAL_MS", 500, 50, 60_000),
   };
 }

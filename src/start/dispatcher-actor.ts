@@ -13,6 +13,7 @@ import { recordOutcomes } from "../db/outcomes.ts";
 import type { Sql } from "../db/client.ts";
 import { withEffects } from "../send/delivery-effects.ts";
 import { createKeyring } from "../send/keyring.ts";
+import { createLiveFeed, type LiveFeed } from "./live-feed.ts";
 import type { Metrics } from "./metrics.ts";
 import { createSender, type Send } from "../send/sender.ts";
 import { webhookHeaders } from "../send/signing.ts";
@@ -34,6 +35,8 @@ export type Dispatcher = {
   wake(): void;
   reenabled(webhookId: string): void;
   running(): boolean;
+  /** What the live view shows; costs nothing until someone watches. */
+  live: LiveFeed;
   /** Stops claiming, drains within the grace period, records outcomes. */
   stop(): Promise<void>;
 };
@@ -130,6 +133,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
 
   return {
     actor,
+    live: createLiveFeed(actor, metrics, now),
     wake,
     reenabled: (webhookId) => actor.send({ type: "WEBHOOK.REENABLED", webhookId }),
     running: () => {
