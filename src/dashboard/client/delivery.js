@@ -73,9 +73,9 @@ export function DeliveryView({ api, id }) {
           <tr><th>#</th><th>Outcome</th><th>Status</th><th>Error</th><th>Duration</th><th>Response body</th><th>At</th></tr>
         </thead>
         <tbody>
-          ${(d.attempts ?? []).map((a) =>
+          ${(d.attempts ?? []).map((a, index) =>
             html`
-              <tr key=${`${a.attempt_number}-${a.created_at}`} data-attempt=${a.attempt_number}>
+              <tr key=${`${index}-${a.created_at}`} data-attempt-row=${index + 1}>
                 <td>${a.attempt_number}</td>
                 <td><span class=${`badge outcome-${a.outcome}`}>${a.outcome}</span></td>
                 <td data-field="status_code">${orDash(a.status_code)}</td>

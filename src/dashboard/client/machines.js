@@ -6,6 +6,7 @@
 // endpoint's webhook actor: the built-in, offline counterpart of the Stately inspector.
 import { useEffect, useState } from "preact/hooks";
 import { html } from "htm/preact";
+import { useResource } from "./resource.js";
 import { navigate } from "./route.js";
 
 let graphs;
@@ -69,13 +70,16 @@ function countsById(rootId, counts) {
   return byId;
 }
 
-export function MachinesView({ snapshot, params }) {
+export function MachinesView({ api, snapshot, params }) {
   const [data, setData] = useState(undefined);
   const [problem, setProblem] = useState(undefined);
   useEffect(() => {
     loadGraphs().then(setData, (error) => setProblem(error.message));
   }, []);
 
+  // Names for the endpoint picker: the first page of every webhook, by URL.
+  const webhooks = useResource(() => api.get("/webhooks", { limit: 100 }), [api]);
+  const urls = new Map((webhooks.data?.data ?? []).map((w) => [w.id, w.url]));
   const liveWebhooks = snapshot?.webhooks ?? {};
   const chosen = params.webhook ?? "";
   const choices = Object.keys(liveWebhooks);
@@ -95,7 +99,9 @@ export function MachinesView({ snapshot, params }) {
           <select name="webhook" value=${chosen} onChange=${(e) =>
             navigate("machines", undefined, { webhook: e.currentTarget.value })}>
             <option value="">none</option>
-            ${choices.map((id) => html`<option value=${id}>${id}</option>`)}
+            ${choices.map((id) =>
+              html`<option value=${id}>${urls.has(id) ? `${urls.get(id)} (${id.slice(0, 8)})` : id}</option>`
+            )}
           </select>
         </label>
         ${chosen && !chosenActor
@@ -198,33 +204,21 @@ function StateBox({ state, context, initial }) {
           </div>`
         : null}
       ${leaving.length
-        ? html`<ul class="transitions">
-            ${
-          leaving.map((t) =>
-            html`<li>
-              <span class="event">${t.event}</span>
-              ${
-              t.guard
-                ? html`
-                  <span class="guard">[${t.guard}]</span>
-                `
-                : null
-            }
-              ${
-              t.actions.length
-                ? html`
-                  <span class="actions">/ ${t.actions.join(", ")}</span>
-                `
-                : null
-            }
-              <span class="arrow"> → ${
-              t.targets.length ? t.targets.map((id) => byId.get(id)?.key ?? id).join(", ") : html`<em>stays</em>`
-            }</span>
-            </li>`
-          )
-        }
-          </ul>`
+        ? html`<ul class="transitions">${
+          leaving.map((t) => html`<${TransitionItem} transition=${t} byId=${byId} />`)
+        }</ul>`
         : null}
     </div>
   `;
+}
+
+/** "SENT [succeeded] / recordResult → delivered": one transition leaving a state. */
+function TransitionItem({ transition: t, byId }) {
+  const guard = t.guard ? ` [${t.guard}]` : "";
+  const actions = t.actions.length ? ` / ${t.actions.join(", ")}` : "";
+  const targets = t.targets.map((id) => byId.get(id)?.key ?? id).join(", ");
+  return html`<li>
+    <span class="event">${t.event}</span><span class="guard">${guard}</span><span class="actions">${actions}</span>
+    <span class="arrow"> → ${targets || html`<em>stays</em>`}</span>
+  </li>`;
 }

@@ -68,8 +68,9 @@ function Shell({ token, onSignOut }) {
   let view;
   if (route.view === "deliveries" && route.id) view = html`<${DeliveryView} api=${api} id=${route.id} />`;
   else if (route.view === "deliveries") view = html`<${DeliveriesView} api=${api} params=${route.params} />`;
-  else if (route.view === "machines") view = html`<${MachinesView} snapshot=${snapshot} params=${route.params} />`;
-  else view = html`<${EndpointsView} api=${api} snapshot=${snapshot} params=${route.params} />`;
+  else if (route.view === "machines") {
+    view = html`<${MachinesView} api=${api} snapshot=${snapshot} params=${route.params} />`;
+  } else view = html`<${EndpointsView} api=${api} snapshot=${snapshot} params=${route.params} />`;
 
   return html`
     <header class="top">
