@@ -325,6 +325,36 @@ test("create and edit a webhook from the page", { skip }, async () => {
   clean();
 });
 
+test("endpoints filter by user and by state, a page at a time", { skip }, async () => {
+  const { page, receiver } = world!;
+  const other = "6a1f0c2e-0000-4000-8000-0000000000b2";
+  const ids: string[] = [];
+  for (let n = 0; n < 26; n++) {
+    ids.push((await api("POST", `/users/${other}/webhooks`, { url: `${receiver.url}/other/${n}` })).id);
+  }
+  const form = page.locator("form.filters");
+  await form.locator('input[name="user_id"]').fill(other);
+  await form.getByRole("button", { name: "Filter" }).click();
+  const rows = page.locator("tr[data-webhook-id]");
+  await until(async () => (await rows.count()) === 25, 20_000, "a full first page");
+  const first = await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-webhook-id")!));
+  await page.getByRole("button", { name: "Next →" }).click();
+  await until(async () => (await rows.count()) === 1, 20_000, "the second page");
+  const second = await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-webhook-id")!));
+  assert.deepEqual([...first, ...second].sort(), [...ids].sort(), "every webhook of the user once, none of another");
+  assert.ok(await page.getByRole("button", { name: "Next →" }).isDisabled());
+  await page.getByRole("button", { name: "← Previous" }).click();
+  await until(async () => (await rows.count()) === 25, 20_000, "the first page again");
+
+  await form.locator('select[name="enabled"]').selectOption("false");
+  await form.getByRole("button", { name: "Filter" }).click();
+  await text(page.locator("td.empty"), "No webhooks for this user");
+  // Back to the first user's endpoints: with 28 webhooks, the first is no longer on the first page of all.
+  await page.evaluate((user) => (location.hash = `#/endpoints?user_id=${user}`), USER);
+  await row(webhookId).waitFor();
+  clean();
+});
+
 test(
   "the machines, drawn from their definitions, count live actors and follow this endpoint's breaker",
   { skip },
