@@ -15,6 +15,7 @@ import { startInspection } from "./start/inspect.ts";
 import { createLog } from "./start/log.ts";
 import { createMetrics } from "./start/metrics.ts";
 import { runtimeName, serve } from "./start/runtime.ts";
+import { startTraces } from "./start/traces.ts";
 
 /** How long past the grace period a stop may take to record what it has before the process exits anyway. */
 const SHUTDOWN_OVERRUN_MS = 10_000;
@@ -49,7 +50,8 @@ async function main() {
 
   const metrics = createMetrics();
   const inspection = await startInspection(config.inspect, log);
-  const dispatcher = await startDispatcher({ sql, config, metrics, log, inspect: inspection?.inspect });
+  const traces = await startTraces(config.otel, log);
+  const dispatcher = await startDispatcher({ sql, config, metrics, log, inspect: inspection?.inspect, traces });
   const app = createApp({
     sql,
     metrics,
@@ -97,6 +99,7 @@ async function main() {
     }, config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS);
     clearInterval(pruneTimer);
     await dispatcher.stop();
+    await traces?.shutdown().catch(() => {});
     inspection?.stop();
     await server.stop();
     await sql.end({ timeout: 5 });

@@ -31,8 +31,8 @@ before(async () => {
   db = await testDatabase({ max: 20 });
   receiver = await startReceiver((req, res) => {
     res.statusCode = req.path.includes("/failing") ? 500 : 200;
-    // Slow enough that sends overlap the snapshots.
-    setTimeout(() => res.end("thanks"), req.path.includes("/slow") ? 30 : 0);
+    // Slower than a snapshot interval, so snapshots see sends in flight.
+    setTimeout(() => res.end("thanks"), req.path.includes("/slow") ? 150 : 0);
   });
   const config = loadConfig({
     STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
@@ -183,6 +183,8 @@ test("a viewer sees snapshots whose counts follow the deliveries, with no payloa
 
 test("snapshots come at most one per interval while deliveries run, and a viewer who leaves is detached", async () => {
   const slow = await createWebhook(db.sql, { userId: crypto.randomUUID(), url: `${receiver.url}/slow` });
+  // The previous test's viewer leaves asynchronously.
+  await until(() => dispatcher.live.watching() === 0, 10_000, "no viewer left from before");
   const viewer = await view();
   const other = await view();
   try {

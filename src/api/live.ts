@@ -52,8 +52,9 @@ export function mountLive(app: OpenAPIHono, live: LiveOptions | undefined): void
         let sent = "";
         let lastPing = Date.now();
         while (!stream.aborted && !stream.closed) {
-          const due = Date.now() + live.intervalMs;
           const snapshot = await watch.snapshot();
+          // From after the build, so two snapshots' `at` are a whole interval apart.
+          const due = Date.now() + live.intervalMs;
           const { at: _, ...content } = snapshot;
           const text = JSON.stringify(content);
           if (text !== sent) {

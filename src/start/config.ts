@@ -4,6 +4,9 @@
 
 export type InspectTarget = { kind: "sky" } | { kind: "websocket"; url: string };
 
+/** OpenTelemetry traces: OTLP/HTTP to `endpoint`/v1/traces, exported every `scheduleDelayMs`. */
+export type OtelTarget = { endpoint: string; serviceName: string; scheduleDelayMs: number };
+
 export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
@@ -27,6 +30,7 @@ export type Config = {
   inspect: InspectTarget | undefined;
   /** Shortest gap between two live-view snapshots to one viewer. */
   liveIntervalMs: number;
+  otel: OtelTarget | undefined;
 };
 
 export class ConfigError extends Error {
@@ -93,6 +97,27 @@ function host(env: Env): string {
   return raw;
 }
 
+/** The standard OTEL_* variables statehook reads; traces are off unless the endpoint is set. */
+function otelTarget(env: Env): OtelTarget | undefined {
+  const raw = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
+    // The value may carry credentials: named, not echoed.
+    throw new ConfigError("OTEL_EXPORTER_OTLP_ENDPOINT", "an http:// or https:// URL (OTLP/HTTP)", "<redacted>");
+  }
+  return {
+    endpoint: raw,
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || "statehook",
+    scheduleDelayMs: integer(env, "OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 3_600_000),
+  };
+}
+
 export function loadConfig(env: Env): Config {
   const dbUrl = databaseUrl(env);
   const token = env.STATEHOOK_API_TOKEN?.trim();
@@ -120,5 +145,6 @@ export function loadConfig(env: Env): Config {
     allowPrivateTargets: boolean(env, "STATEHOOK_ALLOW_PRIVATE_TARGETS", dbUrl === undefined),
     inspect: inspectTarget(env),
     liveIntervalMs: integer(env, "STATEHOOK_LIVE_INTERVAL_MS", 500, 50, 60_000),
+    otel: otelTarget(env),
   };
 }

@@ -5,7 +5,7 @@
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
 import type { ClaimedDelivery, SignedRequest } from "../../machines/delivery.ts";
 import { deliveryPool } from "../../machines/delivery-pool.ts";
-import { dispatcherMachine, type DispatcherSettings } from "../../machines/dispatcher.ts";
+import { dispatcherMachine, type DispatcherSettings, type ResultBatch } from "../../machines/dispatcher.ts";
 import type { Config } from "./config.ts";
 import { claimDue } from "../db/claim.ts";
 import { DELIVERY_CHANNEL } from "../db/migrations.ts";
@@ -15,6 +15,8 @@ import { withEffects } from "../send/delivery-effects.ts";
 import { createKeyring } from "../send/keyring.ts";
 import { createLiveFeed, type LiveFeed } from "./live-feed.ts";
 import type { Metrics } from "./metrics.ts";
+import { traced } from "./traced.ts";
+import type { Traces } from "./traces.ts";
 import { createSender, type Send } from "../send/sender.ts";
 import { webhookHeaders } from "../send/signing.ts";
 
@@ -28,6 +30,8 @@ export type DispatcherDeps = {
   now?: () => number;
   log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** OpenTelemetry spans of claims, attempts and result batches; none when unset. */
+  traces?: Traces;
 };
 
 export type Dispatcher = {
@@ -76,19 +80,24 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   // Sends still open when the dispatcher has finished were abandoned past the
   // grace period (their claims are released): they are aborted then.
   const stopping = new AbortController();
-  const delivery = withEffects({ sign, send: (request) => send(request, stopping.signal) });
+  const effects = traced(deps.traces, {
+    send: (request: SignedRequest) => send(request, stopping.signal),
+    claim: async (limit: number) => {
+      const rows = await claimDue(sql, limit, config.claimTimeoutSecs);
+      return rows.map(({ secret, ...row }) => {
+        if (secret !== null) keyring.remember(row.webhookId, secret);
+        return row;
+      });
+    },
+    record: (batch: ResultBatch) => recordOutcomes(sql, batch, config.circuitBreakerThreshold),
+  });
+  const delivery = withEffects({ sign, send: effects.send });
 
   const machine = dispatcherMachine.provide({
     actors: {
       deliveries: deliveryPool(delivery),
-      claim: fromPromise(async ({ input }) => {
-        const rows = await claimDue(sql, input.limit, config.claimTimeoutSecs);
-        return rows.map(({ secret, ...row }) => {
-          if (secret !== null) keyring.remember(row.webhookId, secret);
-          return row;
-        });
-      }),
-      recordOutcomes: fromPromise(({ input }) => recordOutcomes(sql, input, config.circuitBreakerThreshold)),
+      claim: fromPromise(({ input }) => effects.claim(input.limit)),
+      recordOutcomes: fromPromise(({ input }) => effects.record(input)),
     },
   });
 
