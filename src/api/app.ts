@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import pkg from "../../package.json" with { type: "json" };
 import { mountDocs } from "./docs.ts";
+import { mountDashboard } from "../dashboard/index.ts";
 import { errorBody, handleError, validationHook } from "./errors.ts";
 import { mountApi } from "./index.ts";
 import { requestLog } from "./request-log.ts";
@@ -123,6 +124,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     live: deps.live,
   });
   mountDocs(app, pkg.version);
+  mountDashboard(app);
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((error, c) =>
