@@ -25,6 +25,8 @@ export function serviceEnv(databaseUrl: string, extra: Record<string, string> = 
     STATEHOOK_API_TOKEN: TOKEN,
     STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
     STATEHOOK_MAX_CONCURRENT_SENDS: MAX_SENDS,
+    // The send slots, not the per-endpoint cap (default 20), bound the bench's few endpoints.
+    STATEHOOK_MAX_IN_FLIGHT_PER_WEBHOOK: "100000",
     STATEHOOK_CLAIM_BATCH_SIZE: CLAIM_BATCH,
     // One attempt per benchmark run: a failure's retry is an hour away.
     STATEHOOK_RETRY_SCHEDULE: "0,3600",

@@ -6,12 +6,18 @@
 // machine's children map on every spawn and stop, and runs a whole macrostep
 // for every child's done event.
 import { type AnyActorRef, createActor, fromCallback } from "xstate";
-import type { ClaimedDelivery, DeliveryInput, deliveryMachine, DeliveryOutcome } from "./delivery.ts";
+import type { ClaimedDelivery, DeliveryInput, deliveryMachine, DeliveryOutcome, DeliveryPolicy } from "./delivery.ts";
 
 /** A claim given back unsent (shutdown past its grace): due again at once, no attempt counted. */
-export type Release = { deliveryId: string; webhookId: string; attemptsBefore: number };
+export type Release = {
+  deliveryId: string;
+  webhookId: string;
+  attemptsBefore: number;
+  /** Due again this many seconds from now (a paused endpoint's rows); 0 or absent: at once. */
+  delaySecs?: number;
+};
 
-export type PoolInput = { schedule: readonly number[] };
+export type PoolInput = { schedule: readonly number[]; policy?: DeliveryPolicy };
 
 export type PoolEvent =
   | { type: "DELIVER"; rows: ClaimedDelivery[] }
@@ -74,7 +80,7 @@ export function deliveryPool(delivery: DeliveryLogic) {
             // its first actor still runs: the second gets an id of its own.
             let id = `delivery:${row.id}`;
             if (live.has(id)) id = `${id}~${++reclaims}`;
-            const deliveryInput: DeliveryInput = { delivery: row, schedule: input.schedule };
+            const deliveryInput: DeliveryInput = { delivery: row, schedule: input.schedule, policy: input.policy };
             const ref = createActor(delivery, { parent: self, id, input: deliveryInput });
             live.set(id, { ref, delivery: row });
             ref.start();

@@ -21,14 +21,21 @@ export type ClaimedDelivery = {
   url: string | null;
   webhookEnabled: boolean;
   consecutiveFailures: number;
-  /** The webhook row's updated_at in microseconds: orders reports about it. */
-  webhookVersion: number;
+  /** The one delivery a half-open breaker lets through: its outcome closes or re-opens the breaker. */
+  probe: boolean;
 };
 
 export type SignedRequest = { url: string; headers: Record<string, string>; body: string };
 
 export type SendResult =
-  | { kind: "response"; statusCode: number; responseBody: string; durationMs: number }
+  | {
+    kind: "response";
+    statusCode: number;
+    responseBody: string;
+    durationMs: number;
+    /** Seconds the receiver's Retry-After header asked for (a date already turned into seconds). */
+    retryAfter?: number;
+  }
   | { kind: "error"; error: string; durationMs: number };
 
 /** Where an attempt leaves the row; a delivery actor never leaves it `pending`. */
@@ -47,9 +54,38 @@ export type DeliveryOutcome = {
   error: string | null;
   durationMs: number | null;
   responseBody: string | null;
+  /** Seconds the endpoint is paused for: a 429 or 503 with Retry-After (capped by the policy). */
+  pauseSecs?: number | null;
+  /** A 410 Gone under disable-on-gone: the webhook is disabled with this write. */
+  gone?: boolean;
+  /** The half-open breaker's probe: its outcome closes or re-opens the breaker. */
+  probe?: boolean;
 };
 
-export type DeliveryInput = { delivery: ClaimedDelivery; schedule: readonly number[] };
+/** How one endpoint's failures are judged; the dispatcher's settings carry it. */
+export type DeliveryPolicy = {
+  /** Each retry delay × a uniform factor in [1 − jitter, 1 + jitter]. */
+  jitter: number;
+  /** The randomness behind the jitter, a number in [0, 1): provided, so tests fix it. */
+  random: () => number;
+  /** The longest pause a Retry-After may ask; 0 ignores the header. */
+  retryAfterMaxSecs: number;
+  /** 410 Gone exhausts the delivery and disables the webhook. */
+  disableOnGone: boolean;
+  /** With a breaker cool-down a failed probe never exhausts its row: it waits for the next probe. */
+  probesWait: boolean;
+};
+
+/** dwctl's judging: exact schedule, no Retry-After, 410 an ordinary failure. */
+export const DWCTL_POLICY: DeliveryPolicy = {
+  jitter: 0,
+  random: () => 0.5,
+  retryAfterMaxSecs: 0,
+  disableOnGone: false,
+  probesWait: false,
+};
+
+export type DeliveryInput = { delivery: ClaimedDelivery; schedule: readonly number[]; policy?: DeliveryPolicy };
 
 export type DeliveryEvent =
   | { type: "SIGNED"; request: SignedRequest }
@@ -72,7 +108,10 @@ const unsent = (delivery: ClaimedDelivery): DeliveryOutcome => ({
 });
 
 /** What one attempt's result means for the row: delivered, failed (retry later) or exhausted. */
-export function judged({ delivery, schedule }: DeliveryInput, result: SendResult): DeliveryOutcome {
+export function judged(
+  { delivery, schedule, policy = DWCTL_POLICY }: DeliveryInput,
+  result: SendResult,
+): DeliveryOutcome {
   const base = {
     deliveryId: delivery.id,
     webhookId: delivery.webhookId,
@@ -81,13 +120,37 @@ export function judged({ delivery, schedule }: DeliveryInput, result: SendResult
     durationMs: result.durationMs,
     statusCode: result.kind === "response" ? result.statusCode : null,
     responseBody: result.kind === "response" ? result.responseBody : null,
+    ...(delivery.probe && { probe: true }),
   };
   if (isSuccess(result)) return { ...base, status: "delivered", retryDelaySecs: null, error: null };
-  const next = afterFailure(delivery.attemptCount, schedule);
+  const status = result.kind === "response" ? result.statusCode : null;
+  if (status === 410 && policy.disableOnGone) {
+    return { ...base, status: "exhausted", retryDelaySecs: null, error: "HTTP 410: endpoint gone", gone: true };
+  }
   const error = result.kind === "error" ? result.error : `HTTP ${result.statusCode}`;
-  return next.status === "failed"
-    ? { ...base, status: "failed", retryDelaySecs: next.retryDelaySecs, error }
-    : { ...base, status: "exhausted", retryDelaySecs: null, error };
+  const pauseSecs = pauseAsked(result, policy);
+  const pause = pauseSecs === null ? {} : { pauseSecs };
+  const next = afterFailure(delivery.attemptCount, schedule);
+  if (delivery.probe && policy.probesWait) {
+    // The breaker is open again at once, so the row waits for the next probe anyway.
+    return { ...base, status: "failed", retryDelaySecs: pauseSecs ?? 0, error, ...pause };
+  }
+  if (next.status === "exhausted") return { ...base, status: "exhausted", retryDelaySecs: null, error, ...pause };
+  const delay = Math.max(jittered(next.retryDelaySecs, policy), pauseSecs ?? 0);
+  return { ...base, status: "failed", retryDelaySecs: delay, error, ...pause };
+}
+
+/** The schedule's delay × a uniform factor in [1 − j, 1 + j], in whole seconds. */
+export function jittered(delaySecs: number, { jitter, random }: DeliveryPolicy): number {
+  if (jitter === 0 || delaySecs === 0) return delaySecs;
+  return Math.round(delaySecs * (1 - jitter + 2 * jitter * random()));
+}
+
+/** A 429 or 503 with Retry-After pauses the endpoint, no longer than the policy's cap. */
+function pauseAsked(result: SendResult, policy: DeliveryPolicy): number | null {
+  if (result.kind !== "response" || result.retryAfter === undefined || policy.retryAfterMaxSecs === 0) return null;
+  if (result.statusCode !== 429 && result.statusCode !== 503) return null;
+  return Math.min(Math.max(0, Math.ceil(result.retryAfter)), policy.retryAfterMaxSecs);
 }
 
 const isSuccess = (result: SendResult) =>
@@ -115,7 +178,7 @@ export const deliveryMachine = setup({
   guards: {
     webhookUnavailable: ({ context }) => context.delivery.url === null || !context.delivery.webhookEnabled,
     succeeded: (_, result: SendResult) => isSuccess(result),
-    lastAttempt: ({ context }) => afterFailure(context.delivery.attemptCount, context.schedule).status === "exhausted",
+    exhausts: ({ context }, result: SendResult) => judged(context, result).status === "exhausted",
   },
 }).createMachine({
   id: "delivery",
@@ -134,7 +197,7 @@ export const deliveryMachine = setup({
         SIGNED: { target: "sending", actions: { type: "keepRequest", params: ({ event }) => event.request } },
         "SIGN.FAILED": [
           {
-            guard: "lastAttempt",
+            guard: { type: "exhausts", params: ({ event }) => signFailure(event.error) },
             target: "exhausted",
             actions: { type: "recordResult", params: ({ event }) => signFailure(event.error) },
           },
@@ -152,7 +215,7 @@ export const deliveryMachine = setup({
             actions: { type: "recordResult", params: ({ event }) => event.result },
           },
           {
-            guard: "lastAttempt",
+            guard: { type: "exhausts", params: ({ event }) => event.result },
             target: "exhausted",
             actions: { type: "recordResult", params: ({ event }) => event.result },
           },

@@ -6,10 +6,10 @@
 // keeps its counter; a later claim starts a new one). On STOP it
 // claims no more, gives in-flight sends the grace period, releases what is
 // left, and finishes once all is written.
-import { and, assign, emit, enqueueActions, fromPromise, not, setup, stateIn } from "xstate";
-import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome } from "./delivery.ts";
+import { and, assign, emit, enqueueActions, fromPromise, not, sendParent, sendTo, setup, stateIn } from "xstate";
+import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome, type DeliveryPolicy } from "./delivery.ts";
 import { deliveryPool, type PoolReport, type Release } from "./delivery-pool.ts";
-import { type WebhookEvent, webhookMachine } from "./webhook.ts";
+import { type EndpointReport, type WebhookEvent, webhookMachine } from "./webhook.ts";
 
 export type DispatcherSettings = {
   batchSize: number;
@@ -22,6 +22,11 @@ export type DispatcherSettings = {
   threshold: number;
   /** A webhook actor whose endpoint had no claim for this long is retired. */
   webhookIdleMs: number;
+  /** How attempts are judged (jitter, Retry-After, 410); dwctl's when absent. */
+  policy?: DeliveryPolicy;
+  /** A tripped breaker's first cool-down; null or absent: open until re-enabled (dwctl). */
+  coolDownMs?: number | null;
+  coolDownMaxMs?: number;
 };
 
 export type { Release };
@@ -29,18 +34,14 @@ export type { Release };
 export type ResultBatch = { outcomes: DeliveryOutcome[]; released: Release[] };
 
 /** What the database says about a webhook after a batch was recorded. */
-export type RecordedWebhook = {
-  webhookId: string;
-  consecutiveFailures: number;
-  enabled: boolean;
-  tripped: boolean;
-  version: number;
-};
+export type RecordedWebhook = EndpointReport;
 
 export type DispatcherEvent =
   | { type: "WAKE" }
   | { type: "STOP" }
   | { type: "WEBHOOK.REENABLED"; webhookId: string }
+  /** A webhook actor held claimed rows back (its endpoint is paused): their claims go back. */
+  | { type: "WEBHOOK.HELD"; released: Release[] }
   | PoolReport;
 
 export type DispatcherEmitted =
@@ -94,6 +95,24 @@ type Context = {
 };
 
 const MAX_WRITE_RETRIES_AFTER_STOP = 3;
+const POOL = "deliveries";
+
+/** The webhook machine with its effects: rows go to the delivery pool, held ones and wake-ups to the dispatcher. */
+const endpointMachine = webhookMachine.provide({
+  actions: {
+    startRows: sendTo(({ system }) => system.get(POOL), (_, rows: ClaimedDelivery[]) => ({ type: "DELIVER", rows })),
+    holdRows: sendParent((_, held: { rows: ClaimedDelivery[]; delayMs: number }) => ({
+      type: "WEBHOOK.HELD",
+      released: held.rows.map((row) => ({
+        deliveryId: row.id,
+        webhookId: row.webhookId,
+        attemptsBefore: row.attemptCount,
+        delaySecs: Math.ceil(held.delayMs / 1000),
+      })),
+    })),
+    wakeDispatcher: sendParent({ type: "WAKE" }),
+  },
+});
 const WEBHOOK_ACTOR_PREFIX = "webhook:";
 const webhookActorId = (webhookId: string) => `${WEBHOOK_ACTOR_PREFIX}${webhookId}`;
 
@@ -106,7 +125,7 @@ export const dispatcherMachine = setup({
   },
   actors: {
     deliveries: deliveryPool(deliveryMachine),
-    webhook: webhookMachine,
+    webhook: endpointMachine,
     claim: fromPromise<ClaimedDelivery[], { limit: number }>(() => Promise.resolve([])),
     recordOutcomes: fromPromise<RecordedWebhook[], ResultBatch>(() => Promise.resolve([])),
   },
@@ -115,6 +134,8 @@ export const dispatcherMachine = setup({
     shutdownGrace: ({ context }) => context.settings.shutdownGraceMs,
     webhookIdle: ({ context }) => context.settings.webhookIdleMs,
     writeRetry: ({ context }) => context.settings.writeRetryMs,
+    // A failed claim is tried again after the same pause as a failed write.
+    claimRetry: ({ context }) => context.settings.writeRetryMs,
   },
   guards: {
     moreDueAndFreeSlots: ({ context }) => context.moreDue && context.inFlight < context.settings.maxInFlight,
@@ -127,6 +148,10 @@ export const dispatcherMachine = setup({
   },
   actions: {
     markMoreDue: assign({ moreDue: true }),
+    reportClaimFailed: emit(({ event }) => ({
+      type: "claimFailed" as const,
+      error: "error" in event ? event.error : undefined,
+    })),
     setClaimBarrier: assign({ claimBarrier: ({ context }) => context.failedThrough }),
     countFailedWrite: assign({
       failedWritesAfterStop: ({ context, self }) =>
@@ -138,32 +163,33 @@ export const dispatcherMachine = setup({
         Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
     }),
     startDeliveries: enqueueActions(({ context, event, enqueue, system }) => {
-      const rows = (event as unknown as { output: ClaimedDelivery[] }).output;
-      const synced = new Set<string>();
+      if (!("output" in event)) return;
+      const rows = event.output as ClaimedDelivery[];
+      // Each endpoint's actor decides whether its rows start now.
+      const byWebhook = new Map<string, ClaimedDelivery[]>();
       for (const row of rows) {
         const id = webhookActorId(row.webhookId);
-        if (!synced.has(id)) {
-          synced.add(id);
-          if (!system.get(id)) {
-            enqueue.spawnChild("webhook", {
-              id,
-              systemId: id,
-              input: { webhookId: row.webhookId, threshold: context.settings.threshold },
-            });
-          }
-          if (row.url !== null) {
-            const sync: WebhookEvent = {
-              type: "SYNC",
-              consecutiveFailures: row.consecutiveFailures,
-              enabled: row.webhookEnabled,
-              version: row.webhookVersion,
-            };
-            enqueue.sendTo(id, sync);
-          }
-        }
+        const list = byWebhook.get(id);
+        if (list) list.push(row);
+        else byWebhook.set(id, [row]);
       }
-      if (rows.length > 0) enqueue.sendTo("deliveries", { type: "DELIVER", rows });
-      const newlyClaimed = [...synced].filter((id) => !context.claimedWebhooks.has(id));
+      for (const [id, list] of byWebhook) {
+        if (!system.get(id)) {
+          enqueue.spawnChild("webhook", {
+            id,
+            systemId: id,
+            input: {
+              webhookId: list[0].webhookId,
+              threshold: context.settings.threshold,
+              coolDownMs: context.settings.coolDownMs ?? null,
+              coolDownMaxMs: context.settings.coolDownMaxMs,
+            },
+          });
+        }
+        const claimed: WebhookEvent = { type: "CLAIMED", rows: list };
+        enqueue.sendTo(id, claimed);
+      }
+      const newlyClaimed = [...byWebhook.keys()].filter((id) => !context.claimedWebhooks.has(id));
       enqueue.assign({
         inFlight: context.inFlight + rows.length,
         moreDue: context.moreDue || rows.length >= context.claimLimit,
@@ -179,7 +205,8 @@ export const dispatcherMachine = setup({
         results = { outcome, earlier: results };
         if (outcome.attempted && outcome.status !== "delivered") failedThrough = context.collected + i + 1;
         const webhook = outcome.attempted ? system.get(webhookActorId(outcome.webhookId)) : undefined;
-        if (webhook) enqueue.sendTo(webhook, { type: outcome.status === "delivered" ? "SUCCEEDED" : "FAILED" });
+        const finished: WebhookEvent = { type: "FINISHED", outcome };
+        if (webhook) enqueue.sendTo(webhook, finished);
       }
       enqueue.assign({
         inFlight: context.inFlight - event.outcomes.length,
@@ -204,6 +231,14 @@ export const dispatcherMachine = setup({
         collected: context.collected + event.released.length,
       };
     }),
+    collectHeld: assign(({ context, event }) => {
+      if (event.type !== "WEBHOOK.HELD") return {};
+      return {
+        released: [...context.released, ...event.released],
+        inFlight: context.inFlight - event.released.length,
+        collected: context.collected + event.released.length,
+      };
+    }),
     takeBatch: assign(({ context }) => ({
       writing: { outcomes: inFinishOrder(context.results), released: context.released },
       results: null,
@@ -217,17 +252,13 @@ export const dispatcherMachine = setup({
       released: [...(context.writing?.released ?? []), ...context.released],
       writing: null,
     })),
-    syncWebhooks: enqueueActions(({ context, event, enqueue, system }) => {
-      const webhooks = (event as unknown as { output: RecordedWebhook[] }).output;
-      for (const w of webhooks) {
-        const ref = system.get(webhookActorId(w.webhookId));
-        const sync: WebhookEvent = {
-          type: "SYNC",
-          consecutiveFailures: w.consecutiveFailures,
-          enabled: w.enabled,
-          version: w.version,
-        };
-        if (ref) enqueue.sendTo(ref, sync);
+    reportWritten: enqueueActions(({ context, event, enqueue, system }) => {
+      if (!("output" in event)) return;
+      const webhooks = event.output as EndpointReport[];
+      for (const report of webhooks) {
+        const ref = system.get(webhookActorId(report.webhookId));
+        const recorded: WebhookEvent = { type: "RECORDED", report };
+        if (ref) enqueue.sendTo(ref, recorded);
       }
       enqueue.emit({
         type: "recorded",
@@ -273,9 +304,15 @@ export const dispatcherMachine = setup({
     claimedWebhooks: new Set(),
   }),
   type: "parallel",
-  invoke: { id: "deliveries", src: "deliveries", input: ({ context }) => ({ schedule: context.settings.schedule }) },
+  invoke: {
+    id: POOL,
+    systemId: POOL,
+    src: "deliveries",
+    input: ({ context }) => ({ schedule: context.settings.schedule, policy: context.settings.policy }),
+  },
   on: {
     "DELIVERIES.FINISHED": { actions: "collectOutcomes" },
+    "WEBHOOK.HELD": { actions: "collectHeld" },
     "DELIVERIES.CRASHED": { actions: "dropCrashedDeliveries" },
     "WEBHOOK.REENABLED": { actions: "forwardReenable" },
   },
@@ -321,20 +358,20 @@ export const dispatcherMachine = setup({
               { target: "idle", actions: "startDeliveries" },
             ],
             onError: [
-              {
-                guard: "stopWasRequested",
-                target: "draining",
-                actions: emit(({ event }) => ({ type: "claimFailed" as const, error: event.error })),
-              },
-              {
-                target: "idle",
-                actions: [
-                  assign({ moreDue: false }),
-                  emit(({ event }) => ({ type: "claimFailed" as const, error: event.error })),
-                ],
-              },
+              { guard: "stopWasRequested", target: "draining", actions: "reportClaimFailed" },
+              { target: "retryingClaim", actions: "reportClaimFailed" },
             ],
           },
+        },
+        // The database refused or dropped the claim: the rows may still be
+        // due, and a WAKE in the meantime (a re-subscribed LISTEN after a
+        // reconnect) must not be lost, so the claim is tried again after a pause.
+        retryingClaim: {
+          on: {
+            WAKE: { actions: "markMoreDue" },
+            STOP: "draining",
+          },
+          after: { claimRetry: { target: "idle", actions: "markMoreDue" } },
         },
         draining: {
           always: { guard: "nothingInFlight", target: "stopped" },
@@ -364,7 +401,7 @@ export const dispatcherMachine = setup({
             id: "record",
             src: "recordOutcomes",
             input: ({ context }) => context.writing!,
-            onDone: { target: "idle", actions: "syncWebhooks" },
+            onDone: { target: "idle", actions: "reportWritten" },
             onError: [
               {
                 // Stopped, and the database still away after a few tries:

@@ -6,33 +6,20 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AnyStateMachine, StateNode } from "xstate";
-import { deliveryMachine } from "../machines/delivery.ts";
-import { dispatcherMachine } from "../machines/dispatcher.ts";
-import { webhookMachine } from "../machines/webhook.ts";
+import type { AnyStateMachine } from "xstate";
+import { MACHINES } from "../machines/catalog.ts";
+import {
+  actionNames,
+  type Node,
+  stateNodes,
+  type TransitionInfo,
+  transitionLabel,
+  transitions,
+} from "../machines/graph.ts";
 
-// deno-lint-ignore no-explicit-any -- any machine's state nodes
-type Node = StateNode<any, any>;
-type Transition = Node["transitions"] extends Map<string, (infer T)[]> ? T : never;
-
-export const MACHINES: { name: string; summary: string; machine: AnyStateMachine }[] = [
-  {
-    name: "dispatcher",
-    summary:
-      "claims due rows into free send slots, hands them to its delivery pool (a delivery actor per row), keeps a webhook actor per endpoint while it is being claimed, writes results in batches, drains on stop",
-    machine: dispatcherMachine,
-  },
-  {
-    name: "delivery",
-    summary: "one actor per claimed delivery: sign, send, judge the result",
-    machine: deliveryMachine,
-  },
-  {
-    name: "webhook",
-    summary: "one actor per endpoint: the circuit breaker, kept in step with the database",
-    machine: webhookMachine,
-  },
-];
+// Re-exported: tests and older callers read them from here.
+export { MACHINES };
+export { keyOfTaken, stateNodes, type TransitionInfo, transitionKey, transitions } from "../machines/graph.ts";
 
 export const START_MARKER = "<!-- machines:start -->";
 export const END_MARKER = "<!-- machines:end -->";
@@ -43,100 +30,6 @@ export const PATHS = {
   readme: join(ROOT, "README.md"),
   json: (name: string) => join(ROOT, `docs/machines/${name}.json`),
 };
-
-// ---------------------------------------------------------------------------
-// Reading a machine definition
-
-/** Every state node under `node`, itself included, in document order. */
-export function stateNodes(node: Node): Node[] {
-  return [node, ...Object.values(node.states).flatMap((child) => stateNodes(child as Node))];
-}
-
-export type TransitionInfo = {
-  /** Stable across provide(): source id, event type ("" for always) and position among that event's candidates. */
-  key: string;
-  source: Node;
-  transition: Transition;
-  eventType: string;
-  guard: string | undefined;
-  targets: Node[];
-  actions: string[];
-};
-
-/** Every transition a machine defines: `on`, `always`, `after`, and invoke `onDone`/`onError`. */
-export function transitions(machine: AnyStateMachine): TransitionInfo[] {
-  return stateNodes(machine.root).flatMap((source) => {
-    const lists: [string, Transition[]][] = [...source.transitions.entries()];
-    if (source.always?.length) lists.push(["", source.always as Transition[]]);
-    return lists.flatMap(([eventType, list]) =>
-      list.map((transition, index) => ({
-        key: transitionKey(source, eventType, index),
-        source,
-        transition,
-        eventType,
-        guard: guardName(transition.guard),
-        targets: (transition.target ?? []) as Node[],
-        actions: actionNames(transition.actions),
-      }))
-    );
-  });
-}
-
-export function transitionKey(source: { id: string }, eventType: string, index: number): string {
-  return `${source.id} ${eventType === "" ? "(always)" : eventType} #${index}`;
-}
-
-/** The key of a transition definition taken at run time (as `@xstate.microstep` reports it). */
-export function keyOfTaken(transition: Transition): string {
-  const source = transition.source as Node;
-  const list = transition.eventType === ""
-    ? (source.always ?? [])
-    : (source.transitions.get(transition.eventType) ?? []);
-  return transitionKey(source, transition.eventType, (list as Transition[]).indexOf(transition));
-}
-
-function guardName(guard: unknown): string | undefined {
-  if (guard === undefined) return undefined;
-  if (typeof guard === "string") return guard;
-  if (typeof guard === "function") {
-    const combined = guard as { guards?: unknown[]; name?: string };
-    const parts = (combined.guards ?? []).map(guardName);
-    if (combined.name === "and") return parts.join(" and ");
-    if (combined.name === "or") return parts.join(" or ");
-    if (combined.name === "not") return `not ${parts.join("")}`;
-    if (combined.name === "stateIn") return "stateIn";
-    return combined.name || "inline guard";
-  }
-  if (typeof guard === "object" && guard && "type" in guard) return String((guard as { type: unknown }).type);
-  return "inline guard";
-}
-
-function actionNames(actions: readonly unknown[]): string[] {
-  return actions.flatMap((action) => {
-    if (typeof action === "string") return [action];
-    if (action && typeof action === "object" && "type" in action) return [String((action as { type: unknown }).type)];
-    if (typeof action === "function" && "type" in action) return [String((action as { type: unknown }).type)];
-    return [];
-  }).filter((name) => !name.startsWith("xstate."));
-}
-
-function eventLabel(eventType: string): string {
-  if (eventType === "") return "always";
-  let match = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType);
-  if (match) return match[2] === "*" ? `any child ${match[1]}` : `${match[2]} ${match[1]}`;
-  match = /^xstate\.after\.([^.]+)\./.exec(eventType);
-  if (match) return `after ${match[1]}`;
-  match = /^xstate\.done\.state\.(.+)$/.exec(eventType);
-  if (match) return `${match[1]} done`;
-  return eventType;
-}
-
-function transitionLabel(t: TransitionInfo): string {
-  let label = eventLabel(t.eventType);
-  if (t.guard) label += ` [${t.guard}]`;
-  if (t.actions.length) label += ` / ${t.actions.join(", ")}`;
-  return label;
-}
 
 // ---------------------------------------------------------------------------
 // Mermaid

@@ -11,6 +11,7 @@ import { connect } from "./db/client.ts";
 import { startEmbeddedPostgres } from "./db/embedded.ts";
 import { migrate } from "./db/migrate.ts";
 import { pruneAttempts } from "./db/retention.ts";
+import { forgetExpiredSecrets } from "./db/webhooks.ts";
 import { startDispatcher } from "./start/dispatcher-actor.ts";
 import { startInspection } from "./start/inspect.ts";
 import { createLog } from "./start/log.ts";
@@ -18,6 +19,8 @@ import { createMetrics } from "./start/metrics.ts";
 import { watchNpmParent } from "./start/npm-parent.ts";
 import { type Fetch, runtimeName, serve, type Server } from "./start/runtime.ts";
 import { databaseFailed, listenFailed, StartupError } from "./start/startup-error.ts";
+import { survivePostgresWriteRace } from "./start/postgres-write-race.ts";
+import { startTraces } from "./start/traces.ts";
 
 /** How long past the grace period a stop may take to record what it has before the process exits anyway. */
 const SHUTDOWN_OVERRUN_MS = 10_000;
@@ -37,6 +40,7 @@ function configOrExit(): Config {
 async function main() {
   const config = configOrExit();
   const log = createLog();
+  survivePostgresWriteRace(log);
   // The port first: one in use stops start-up before a database is started or
   // a row claimed. Until the API is ready, every request is answered 503.
   let handle: Fetch = () => Response.json(errorBody("starting", "statehook is starting"), { status: 503 });
@@ -64,7 +68,8 @@ async function main() {
 
   const metrics = createMetrics();
   const inspection = await startInspection(config.inspect, log);
-  const dispatcher = await startDispatcher({ sql, config, metrics, log, inspect: inspection?.inspect });
+  const traces = await startTraces(config.otel, log);
+  const dispatcher = await startDispatcher({ sql, config, metrics, log, inspect: inspection?.inspect, traces });
   const app = createApp({
     sql,
     metrics,
@@ -79,6 +84,7 @@ async function main() {
     log,
     onWebhookReenabled: dispatcher.reenabled,
     onDeliveriesQueued: dispatcher.wake,
+    live: { feed: dispatcher.live, intervalMs: config.liveIntervalMs },
   });
   handle = app.fetch;
   log("info", "statehook listening", {
@@ -98,6 +104,9 @@ async function main() {
   };
   prune();
   const pruneTimer = setInterval(prune, 3600_000);
+  // A rotation's old secret stays only as long as its grace period: cleared within a minute after.
+  const forgetSecrets = () => void forgetExpiredSecrets(sql).catch(() => {});
+  const secretsTimer = setInterval(forgetSecrets, 60_000);
 
   let stopping = false;
   const shutdown = async (cause: { signal: string } | { parent_exited: number }) => {
@@ -114,7 +123,9 @@ async function main() {
       process.exit(1);
     }, config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS);
     clearInterval(pruneTimer);
+    clearInterval(secretsTimer);
     await dispatcher.stop();
+    await traces?.shutdown().catch(() => {});
     inspection?.stop();
     await server.stop();
     await sql.end({ timeout: 5 });

@@ -303,6 +303,13 @@ test("a delivery's detail has its payload and its attempt history, oldest first"
   assert.equal(reply.body.attempts[0].response_body, "busy");
   assert.equal(reply.body.attempts[0].error, "HTTP 503");
   assert.equal(reply.body.attempts[0].duration_ms, 12);
+  assert.deepEqual(reply.body.request_headers, {
+    "webhook-id": event.event_id,
+    "webhook-timestamp": "[not stored: set at each attempt's send]",
+    "webhook-signature": "v1,[redacted]",
+    "webhook-version": "1",
+    "content-type": "application/json",
+  });
   assertError(await api.call("GET", `/admin/api/v1/deliveries/${crypto.randomUUID()}`), 404, "not_found");
   assertError(await api.call("GET", "/admin/api/v1/deliveries/42"), 400, "invalid_request");
 });
@@ -393,11 +400,14 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
     .sort();
   assert.deepEqual(operations, [
     "DELETE /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
+    "GET /admin/api/v1/deliveries",
     "GET /admin/api/v1/deliveries/{id}",
+    "GET /admin/api/v1/live",
     "GET /admin/api/v1/users/{user_id}/deliveries/{id}",
     "GET /admin/api/v1/users/{user_id}/webhooks",
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",
+    "GET /admin/api/v1/webhooks",
     "GET /docs",
     "GET /healthz",
     "GET /metrics",
@@ -408,6 +418,7 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
     "POST /admin/api/v1/events",
     "POST /admin/api/v1/users/{user_id}/deliveries/{id}/retry",
     "POST /admin/api/v1/users/{user_id}/webhooks",
+    "POST /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/recover",
     "POST /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/rotate-secret",
   ]);
   for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>)) {
@@ -439,6 +450,37 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
     assert.ok(doc.components.schemas[name], name);
   }
   assert.ok(!("secret" in doc.components.schemas.Webhook.properties));
+});
+
+test("every operation in the OpenAPI document has a unique operationId, and the outbound request is under webhooks", async () => {
+  const doc = (await api.call("GET", "/openapi.json")).body;
+  const ids: string[] = [];
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { operationId?: string }>>)) {
+    for (const [method, operation] of Object.entries(item)) {
+      assert.match(operation.operationId ?? "", /^[a-z][A-Za-z]+$/, `${method.toUpperCase()} ${path}`);
+      ids.push(operation.operationId!);
+    }
+  }
+  assert.ok(ids.length >= 18, `${ids.length} operations`);
+  assert.equal(new Set(ids).size, ids.length, `duplicates in ${ids.join(", ")}`);
+
+  const outbound = doc.webhooks?.event?.post;
+  assert.ok(outbound, "webhooks.event.post");
+  assert.equal(outbound.operationId, "receiveEvent");
+  assert.ok(!ids.includes(outbound.operationId), "unique across paths and webhooks too");
+  const headers = outbound.parameters.filter((p: { in: string }) => p.in === "header")
+    .map((p: { name: string; required: boolean }) => [p.name, p.required]);
+  assert.deepEqual(headers.sort(), [
+    ["content-type", true],
+    ["webhook-id", true],
+    ["webhook-signature", true],
+    ["webhook-timestamp", true],
+    ["webhook-version", true],
+  ]);
+  const schema = outbound.requestBody.content["application/json"].schema;
+  const body = schema.$ref ? doc.components.schemas[schema.$ref.split("/").at(-1)] : schema;
+  assert.deepEqual(Object.keys(body.properties).sort(), ["data", "timestamp", "type"]);
+  assert.deepEqual([...body.required].sort(), ["data", "timestamp", "type"]);
 });
 
 test("the docs page works offline: its script and stylesheet come from this server", async () => {

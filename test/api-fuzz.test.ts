@@ -105,7 +105,14 @@ const eventBody = fc.record({
   resource_id: maybe(fc.oneof(fc.uuid(), fc.constant(null))),
 }, { requiredKeys: ["event_type", "data"] });
 
+const instant = fc.oneof(
+  { weight: 3, arbitrary: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()) },
+  { weight: 1, arbitrary: weirdString },
+);
+const recoverBody = fc.record({ since: maybe(instant), until: maybe(instant) }, { requiredKeys: ["since"] });
+
 const body = fc.oneof(
+  { weight: 2, arbitrary: recoverBody.map((b) => JSON.stringify(b)) },
   { weight: 3, arbitrary: createBody.map((b) => JSON.stringify(b)) },
   { weight: 3, arbitrary: patchBody.map((b) => JSON.stringify(b)) },
   { weight: 3, arbitrary: eventBody.map((b) => JSON.stringify(b)) },
@@ -131,6 +138,11 @@ const query = fc.oneof(
     status: fc.oneof(fc.constantFrom("pending", "delivered", "failed", "exhausted"), weirdString),
     limit: fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), weirdString),
     cursor: weirdString,
+    since: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), weirdString),
+    until: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), weirdString),
+    enabled: fc.oneof(fc.constantFrom("true", "false"), weirdString),
+    webhook_id: fc.oneof(fc.constant(webhookId), weirdString),
+    event_type: fc.oneof(fc.constant("a.b"), weirdString),
   }, { requiredKeys: [] }).map((q) => "?" + new URLSearchParams(q as Record<string, string>).toString()),
 );
 
@@ -149,6 +161,9 @@ const routes: [string, (ids: { user: string; webhook: string; delivery: string }
   ["GET", () => "/readyz"],
   ["GET", () => "/metrics"],
   ["GET", () => "/openapi.json"],
+  ["GET", () => "/admin/api/v1/webhooks"],
+  ["GET", () => "/admin/api/v1/deliveries"],
+  ["POST", (i) => `/admin/api/v1/users/${i.user}/webhooks/${i.webhook}/recover`],
 ];
 
 async function check(
@@ -200,6 +215,8 @@ const aimed = fc.constantFrom(...routes).chain(([method, path]) => {
     ? patchBody
     : path === routes[7][1]
     ? eventBody
+    : path({ user: "u", webhook: "w", delivery: "d" }).endsWith("/recover")
+    ? recoverBody
     : undefined;
   const text = own
     ? fc.oneof({ weight: 4, arbitrary: own.map((b) => JSON.stringify(b)) }, { weight: 1, arbitrary: body })

@@ -17,12 +17,15 @@ after(async () => await db.close());
 
 const base = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
 const FIELDS = [
+  "breaker_state",
   "created_at",
   "description",
   "disabled_at",
   "enabled",
   "event_types",
   "id",
+  "max_in_flight",
+  "rate_limit",
   "scope",
   "updated_at",
   "url",
@@ -446,7 +449,7 @@ test("health, metrics, openapi.json and docs need no token", async () => {
 });
 
 test("unknown routes are a 404 in the error shape, other methods on known ones a 405", async () => {
-  for (const path of ["/nope", "/admin/api/v2/users", "/admin/api/v1/users", "/admin/api/v1/webhooks"]) {
+  for (const path of ["/nope", "/admin/api/v2/users", "/admin/api/v1/users", "/admin/api/v1/endpoints"]) {
     const reply = await api.call("GET", path);
     assertError(reply, 404, "not_found");
   }

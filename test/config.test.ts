@@ -109,3 +109,52 @@ test("the service refuses to start on a bad variable with one line on stderr and
   assert.equal(stdout, "");
   assert.equal(stderr, 'statehook: STATEHOOK_CLAIM_BATCH_SIZE: expected an integer from 1 to 10000, got "many"\n');
 });
+
+test("the per-endpoint policy: defaults, values, and a one-line error naming each variable", () => {
+  assert.deepEqual(loadConfig({}).policy, {
+    retryJitter: 0.2,
+    breakerCooldownSecs: null,
+    breakerCooldownMaxSecs: 3600,
+    retryAfterMaxSecs: 3600,
+    disableOnGone: true,
+    maxInFlightPerWebhook: 20,
+  });
+  assert.deepEqual(
+    loadConfig({
+      STATEHOOK_RETRY_JITTER: "0",
+      STATEHOOK_BREAKER_COOLDOWN_SECS: "30",
+      STATEHOOK_BREAKER_COOLDOWN_MAX_SECS: "120",
+      STATEHOOK_RETRY_AFTER_MAX_SECS: "60",
+      STATEHOOK_DISABLE_ON_GONE: "false",
+      STATEHOOK_MAX_IN_FLIGHT_PER_WEBHOOK: "3",
+    }).policy,
+    {
+      retryJitter: 0,
+      breakerCooldownSecs: 30,
+      breakerCooldownMaxSecs: 120,
+      retryAfterMaxSecs: 60,
+      disableOnGone: false,
+      maxInFlightPerWebhook: 3,
+    },
+  );
+  assert.equal(loadConfig({ STATEHOOK_RETRY_JITTER: ".5" }).policy.retryJitter, 0.5);
+  for (
+    const [name, value] of [
+      ["STATEHOOK_RETRY_JITTER", "1.5"],
+      ["STATEHOOK_RETRY_JITTER", "-0.1"],
+      ["STATEHOOK_RETRY_JITTER", "lots"],
+      ["STATEHOOK_BREAKER_COOLDOWN_SECS", "0"],
+      ["STATEHOOK_BREAKER_COOLDOWN_MAX_SECS", "soon"],
+      ["STATEHOOK_RETRY_AFTER_MAX_SECS", "-1"],
+      ["STATEHOOK_DISABLE_ON_GONE", "maybe"],
+      ["STATEHOOK_MAX_IN_FLIGHT_PER_WEBHOOK", "0"],
+    ]
+  ) {
+    assert.throws(() => loadConfig({ [name]: value }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.variable, name);
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    });
+  }
+});

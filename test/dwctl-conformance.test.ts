@@ -102,6 +102,8 @@ async function dispatcherRun(
     STATEHOOK_POLL_INTERVAL_MS: "50",
     STATEHOOK_TIMEOUT_SECS: "5",
     STATEHOOK_RETRY_SCHEDULE: schedule,
+    // dwctl's exact schedule: statehook's default spreads each delay by ±20%.
+    STATEHOOK_RETRY_JITTER: "0",
     STATEHOOK_CLAIM_TIMEOUT_SECS: String(CLAIM_TIMEOUT_SECS),
   });
   const dispatcher = await startDispatcher({ sql: db.sql, config, metrics });

@@ -217,7 +217,7 @@ test("delivery: across retries, exactly one final state per attempt; exhausted i
           url: "https://receiver.example/hook",
           webhookEnabled: true,
           consecutiveFailures: 0,
-          webhookVersion: 1,
+          probe: false,
         };
         await fc.asyncModelRun(
           () => ({ model: initialModel(attemptCount), real: { schedule, row, history: [] } }),
@@ -248,7 +248,7 @@ test("delivery: a final state is inert: nothing leads out of it, whatever event 
           url: "https://receiver.example/hook",
           webhookEnabled: enabled,
           consecutiveFailures: 0,
-          webhookVersion: 1,
+          probe: false,
         };
         const { actor, snapshot } = await runAttempt(row, schedule, attempt, { sign: 0, send: 0 });
         assert.deepEqual(getNextTransitions(snapshot), []);

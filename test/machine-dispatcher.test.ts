@@ -269,3 +269,23 @@ test("dispatcher: a webhook actor whose endpoint goes a whole idle period unclai
   await w.settle();
   assert.equal(w.actor.getSnapshot().status, "done", "the sweep's region closes on STOP like the others");
 });
+
+test("dispatcher: a claim the database fails is tried again after a pause, and a WAKE during it is kept", async () => {
+  const w = createWorld();
+  await w.settle();
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  assert.ok(w.openClaim(), "the WAKE starts a claim");
+  w.actor.send({ type: "WAKE" }); // a re-subscribed LISTEN, while the claim is failing
+  w.failClaim();
+  await w.settle();
+  assert.ok(w.actor.getSnapshot().matches({ intake: "retryingClaim" }));
+  assert.equal(w.openClaim(), undefined, "no claim at once: the database just failed one");
+
+  w.clock.increment(w.settings.writeRetryMs);
+  await w.settle();
+  assert.ok(w.openClaim(), "claimed again after the pause, without waiting for the poll timer");
+  w.answerClaim(1);
+  await w.settle();
+  assert.equal(w.sends.length, 1);
+});

@@ -19,6 +19,7 @@ import {
   type AnyStateMachine,
   createActor,
   type InspectionEvent,
+  SimulatedClock,
   toPromise,
 } from "xstate";
 import {
@@ -26,6 +27,7 @@ import {
   type DeliveryInput,
   deliveryMachine,
   type DeliveryOutcome,
+  DWCTL_POLICY,
   type SendResult,
   type SignedRequest,
 } from "../machines/delivery.ts";
@@ -37,7 +39,7 @@ import { claimDue } from "../src/db/claim.ts";
 import { epochMicros } from "../src/db/epoch-micros.ts";
 import { createDelivery } from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
-import { createWebhook, updateWebhook } from "../src/db/webhooks.ts";
+import { createWebhook } from "../src/db/webhooks.ts";
 import { createKeyring } from "../src/send/keyring.ts";
 import { createSender } from "../src/send/sender.ts";
 import { webhookHeaders } from "../src/send/signing.ts";
@@ -213,7 +215,7 @@ const modelDelivery = (v: Variant): ClaimedDelivery => ({
   url: REQUEST.url,
   webhookEnabled: v.enabled,
   consecutiveFailures: 0,
-  webhookVersion: 1,
+  probe: false,
 });
 
 /** Makes the world produce the path's events: receiver status, a broken secret, a refused port, a throwing sender. */
@@ -326,125 +328,92 @@ test("delivery: a real run along the shortest path to every state and transition
 });
 
 // ---------------------------------------------------------------------------
-// webhook: each step done to the database for real; machine and row must agree
+// webhook: each path run on a simulated clock; timers fire as the clock moves.
+// (That the database and the actor agree is the end-to-end tests' part:
+// reliability-policy.test.ts and reliability-replicas.test.ts.)
 
 const THRESHOLD = 2;
-// Fresh reports get ever newer versions, so an event fits every snapshot that
-// serialises alike (the version is left out of the graph's states, below).
-let reportVersion = 0;
-const webhookEvents = (_s: AnyMachineSnapshot): AnyEventObject[] => {
-  const fresh = ++reportVersion;
-  return [
-    { type: "SUCCEEDED" },
-    { type: "FAILED" },
+const COOL_DOWN_MS = 1000;
+const policyRow = (probe: boolean, enabled = true): ClaimedDelivery => ({
+  id: "d1",
+  webhookId: "w",
+  eventId: "e1",
+  eventType: "batch.completed",
+  payload: "{}",
+  attemptCount: 0,
+  url: "https://receiver.example/hook",
+  webhookEnabled: enabled,
+  consecutiveFailures: 0,
+  probe,
+});
+const policyOutcome = (status: DeliveryOutcome["status"], extra: Partial<DeliveryOutcome> = {}): DeliveryOutcome => ({
+  deliveryId: "d1",
+  webhookId: "w",
+  attemptsBefore: 0,
+  status,
+  attempted: true,
+  retryDelaySecs: status === "failed" ? 60 : null,
+  statusCode: status === "delivered" ? 200 : 500,
+  error: status === "delivered" ? null : "HTTP 500",
+  durationMs: 1,
+  responseBody: "",
+  ...extra,
+});
+const report = (breaker: "closed" | "open" | "half_open", reopenInMs: number | null, pausedForMs = 0) => ({
+  webhookId: "w",
+  breaker,
+  consecutiveFailures: breaker === "closed" ? 0 : THRESHOLD,
+  enabled: breaker === "closed",
+  tripped: false,
+  reopenInMs,
+  pausedForMs,
+});
+const webhookEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
+  const events: AnyEventObject[] = [
+    { type: "FINISHED", outcome: policyOutcome("delivered") },
+    { type: "FINISHED", outcome: policyOutcome("failed") },
+    { type: "FINISHED", outcome: policyOutcome("exhausted", { gone: true, statusCode: 410 }) },
+    { type: "FINISHED", outcome: policyOutcome("failed", { statusCode: 429, pauseSecs: 2 }) },
+    { type: "FINISHED", outcome: policyOutcome("delivered", { probe: true }) },
+    { type: "FINISHED", outcome: policyOutcome("failed", { probe: true }) },
+    { type: "CLAIMED", rows: [policyRow(false)] },
+    { type: "CLAIMED", rows: [policyRow(true, true)] },
+    { type: "RECORDED", report: report("open", COOL_DOWN_MS) },
+    { type: "RECORDED", report: report("half_open", null) },
+    { type: "RECORDED", report: report("closed", null, 3000) },
     { type: "REENABLED" },
-    { type: "SYNC", consecutiveFailures: 1, enabled: true, version: fresh },
-    { type: "SYNC", consecutiveFailures: THRESHOLD, enabled: false, version: fresh },
-    { type: "SYNC", consecutiveFailures: THRESHOLD + 1, enabled: false, version: fresh },
-    { type: "SYNC", consecutiveFailures: 0, enabled: true, version: 0 }, // stale
   ];
+  if (s.matches({ breaker: "open" })) events.push({ type: "xstate.after.coolDown.webhook.breaker.open" });
+  if (s.matches({ pace: "paused" })) events.push({ type: "xstate.after.pause.webhook.pace.paused" });
+  return events;
 };
-// The version is an ordering, not a state: leaving it out keeps the graph finite.
-const webhookState = (s: AnyMachineSnapshot) => JSON.stringify([s.value, s.context.consecutiveFailures]);
+// Counts capped, timers left out: the graph stays finite.
+const webhookState = (s: AnyMachineSnapshot) =>
+  JSON.stringify([s.value, Math.min(s.context.consecutiveFailures, THRESHOLD), s.context.coolDownMs !== null]);
 
-/** One real delivery to the webhook's receiver, ending as `status`, recorded in one batch. */
-async function deliverOnce(webhookId: string, secret: string, status: number) {
-  await db.sql`UPDATE user_webhooks SET url = ${`${receiver.url}/status/${status}`} WHERE id = ${webhookId}`;
-  const created = await createDelivery(db.sql, {
-    webhookId,
-    eventId: crypto.randomUUID(),
-    eventType: "batch.completed",
-    payload: { type: "batch.completed", timestamp: new Date().toISOString(), data: {} },
-  });
-  const row = (await claimDue(db.sql, 1000, 300)).find((r) => r.id === created.id)!;
-  const { secret: _s, ...delivery } = row;
-  const send = createSender({ timeoutMs: 5000, allowPrivateTargets: true });
-  const actor = createActor(
-    withEffects({
-      sign: async (input) => ({
-        url: input.url!,
-        body: input.payload,
-        headers: await webhookHeaders(secret, input.eventId, Math.floor(Date.now() / 1000), input.payload),
-      }),
-      send: (request) => send(request, new AbortController().signal),
-    }),
-    { input: { delivery, schedule: SCHEDULE } },
-  );
-  actor.start();
-  const outcome = await toPromise(actor);
-  await recordOutcomes(db.sql, { outcomes: [outcome], released: [] }, THRESHOLD);
-  return outcome;
-}
-
-test("webhook: the shortest path to every state and transition, done to a real row, keeps machine and database in step", async () => {
+test("webhook: the shortest path to every state and transition, run on a simulated clock, matches the graph step by step", async () => {
   const coverage = new Coverage("webhook", webhookMachine);
-  const input = { webhookId: "w", threshold: THRESHOLD };
+  const input = { webhookId: "w", threshold: THRESHOLD, coolDownMs: COOL_DOWN_MS, coolDownMaxMs: 4 * COOL_DOWN_MS };
   const paths = coveringPaths(webhookMachine, webhookMachine, {
     input,
     events: webhookEvents,
     serializeState: webhookState,
   }, "webhook");
   for (const path of paths) {
-    const userId = crypto.randomUUID();
-    const { webhook, secret } = await createWebhook(db.sql, { userId, url: `${receiver.url}/status/200` });
+    const clock = new SimulatedClock();
     let collecting = false;
-    const actor = createActor(webhookMachine, {
-      input: { webhookId: webhook.id, threshold: THRESHOLD },
-      inspect: (e) => collecting && coverage.observer(e),
-    });
+    const actor = createActor(webhookMachine, { clock, input, inspect: (e) => collecting && coverage.observer(e) });
     actor.start();
     const done: string[] = [];
     for (const { event, state } of path.steps) {
-      // Do to the database what the event stands for, then tell the actor what the dispatcher would.
-      let sent: AnyEventObject = event;
-      if (event.type === "SUCCEEDED" || event.type === "FAILED") {
-        const outcome = await deliverOnce(webhook.id, secret, event.type === "SUCCEEDED" ? 200 : 500);
-        assert.equal(outcome.status === "delivered", event.type === "SUCCEEDED");
-      } else if (event.type === "REENABLED") {
-        await updateWebhook(db.sql, userId, webhook.id, { enabled: true });
-      } else if (event.type === "SYNC" && event.version === 0) {
-        // A report read before the latest one the actor saw: no newer than what it knows.
-        sent = { ...event, version: actor.getSnapshot().context.version };
-      } else if (event.type === "SYNC") {
-        // Another replica or a user wrote the row; the report carries what the database returned.
-        const [r] = await db.sql<{ consecutive_failures: number; enabled: boolean; version: string }[]>`
-          UPDATE user_webhooks SET consecutive_failures = ${event.consecutiveFailures}, enabled = ${event.enabled},
-            disabled_at = CASE WHEN ${event.enabled} THEN NULL ELSE coalesce(disabled_at, now()) END
-          WHERE id = ${webhook.id}
-          RETURNING consecutive_failures, enabled, ${epochMicros(db.sql, "updated_at")} AS version`;
-        sent = {
-          type: "SYNC",
-          consecutiveFailures: r.consecutive_failures,
-          enabled: r.enabled,
-          version: Number(r.version),
-        };
-      }
       collecting = true;
-      actor.send(sent as never);
+      // A delayed event is what the clock delivers once the delay has passed.
+      if (event.type.startsWith("xstate.after.coolDown")) clock.increment(actor.getSnapshot().context.reopenInMs);
+      else if (event.type.startsWith("xstate.after.pause")) clock.increment(actor.getSnapshot().context.pausedForMs);
+      else actor.send(event as never);
       collecting = false;
-      done.push(
-        `${describeEvent(event)}${
-          event.type === "SYNC"
-            ? `(${event.consecutiveFailures}, ${event.enabled ? "enabled" : "disabled"}${
-              event.version === 0 ? ", stale" : ""
-            })`
-            : ""
-        }`,
-      );
-      const at = `after ${done.join(" → ")}`;
-      const snapshot = actor.getSnapshot();
-      assert.equal(snapshot.value, state.value, `${at}: state`);
-      assert.equal(snapshot.context.consecutiveFailures, state.context.consecutiveFailures, `${at}: count`);
-
-      // The database, the source of truth, says the same: open iff disabled, same count.
-      const [db_] = await db.sql<{ enabled: boolean; consecutive_failures: number }[]>`
-        SELECT enabled, consecutive_failures FROM user_webhooks WHERE id = ${webhook.id}`;
-      assert.equal(
-        !db_.enabled,
-        snapshot.matches("open"),
-        `${at}: database enabled=${db_.enabled}, actor ${String(snapshot.value)}`,
-      );
-      assert.equal(db_.consecutive_failures, snapshot.context.consecutiveFailures, `${at}: database count`);
+      done.push(describeEvent(event));
+      assert.deepEqual(actor.getSnapshot().value, state.value, `after ${done.join(" → ")}`);
     }
     actor.stop();
   }
@@ -475,7 +444,7 @@ const ROW: ClaimedDelivery = {
   url: "https://receiver.example/hook",
   webhookEnabled: true,
   consecutiveFailures: 0,
-  webhookVersion: 1,
+  probe: false,
 };
 const OUTCOME: DeliveryOutcome = {
   deliveryId: "d1",
@@ -528,6 +497,9 @@ const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
   }
   if (s.matches({ intake: "idle" })) events.push({ type: "xstate.after.pollInterval.dispatcher.intake.idle" });
   if (s.matches({ intake: "draining" })) events.push({ type: "xstate.after.shutdownGrace.dispatcher.intake.draining" });
+  if (s.matches({ intake: "retryingClaim" })) {
+    events.push({ type: "xstate.after.claimRetry.dispatcher.intake.retryingClaim" });
+  }
   if (s.matches({ writer: "backingOff" })) {
     events.push({ type: "xstate.after.writeRetry.dispatcher.writer.backingOff" });
   }
@@ -630,6 +602,29 @@ test("dispatcher: the shortest path to every state and transition, run in a cont
     }
     w.actor.stop();
   }
-  console.log(`dispatcher: ${paths.length} paths run`);
+  // One more run the graph cannot offer as a single event: a 429 with
+  // Retry-After pauses the endpoint's actor, so the next claim's row is held
+  // back (WEBHOOK.HELD) and its claim given back unsent.
+  const settings = { ...TRAVERSAL_SETTINGS, policy: { ...DWCTL_POLICY, retryAfterMaxSecs: 60 } };
+  const w = createWorld(settings, { ids: () => "d1", inspect: coverage.observer });
+  await w.settle();
+  w.answerClaim(1);
+  await w.settle();
+  w.finishSend(429, "d1", 30);
+  await w.settle();
+  w.answerRecord(true);
+  await w.settle();
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  w.answerClaim(1);
+  await w.settle();
+  assert.equal(w.sends.length, 0, "the held row is not sent");
+  w.answerRecord(true);
+  await w.settle();
+  const released = w.records.at(-1)!.batch.released;
+  assert.deepEqual(released.map((r) => [r.deliveryId, r.delaySecs]), [["d1", 30]], "given back, due after the pause");
+  assert.equal(w.actor.getSnapshot().context.inFlight, 0);
+  w.actor.stop();
+  console.log(`dispatcher: ${paths.length + 1} paths run`);
   coverage.assertComplete();
 });

@@ -1,178 +1,325 @@
-// Model-based tests of the webhook machine (the circuit breaker) on its pure
-// definition. The model is the rule as a person states it: the breaker is
-// open iff the outcomes since the last success or re-enable end in T
-// failures; a success resets; once open, late results change nothing until
-// re-enabled (the claimed row, which the dispatcher follows, says disabled).
-// Reports from the database (SYNC) that agree with the model change nothing,
-// and stale ones are ignored.
+// Model-based tests of the webhook machine (one endpoint's delivery policy)
+// on its pure definition, with XState's SimulatedClock as the actor system's
+// clock, so cool-downs and pauses pass in no time. The model is the policy as
+// a person states it:
+// - closed opens after T consecutive failures, or at once on 410 Gone;
+// - with a cool-down, open becomes half_open when it has passed, and the one
+//   probe closes it (success) or re-opens it with the cool-down doubled, up
+//   to the cap (failure); without one, open lasts until a re-enable;
+// - a Retry-After pauses the endpoint: rows claimed while paused are held
+//   back, due again when the pause ends, never started.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Actor, createActor } from "xstate";
+import { type Actor, createActor, SimulatedClock } from "xstate";
+import type { ClaimedDelivery, DeliveryOutcome } from "../machines/delivery.ts";
 import { webhookMachine } from "../machines/webhook.ts";
 
 const RUNS = 300;
+const COOL_DOWN = 1000;
+const COOL_DOWN_MAX = 5000;
 
-type Model = { threshold: number; failures: number; open: boolean; version: number };
-type Real = { actor: Actor<typeof webhookMachine> };
+type Breaker = "closed" | "open" | "half_open";
+type Model = {
+  threshold: number;
+  coolDown: number | null;
+  failures: number;
+  breaker: Breaker;
+  /** The current opening's cool-down; null: open until re-enabled. */
+  opening: number | null;
+  /** Simulated ms until the breaker turns half_open, and until the pause ends. */
+  reopenIn: number;
+  pausedFor: number;
+  probesInFlight: number;
+};
+type Real = {
+  actor: Actor<typeof webhookMachine>;
+  clock: SimulatedClock;
+  started: ClaimedDelivery[];
+  held: { rows: ClaimedDelivery[]; delayMs: number }[];
+  wakes: number;
+};
 type Command = fc.AsyncCommand<Model, Real, false>;
 
+let rowId = 0;
+const row = (probe = false): ClaimedDelivery => ({
+  id: `d${++rowId}`,
+  webhookId: "w1",
+  eventId: `e${rowId}`,
+  eventType: "a.b",
+  payload: "{}",
+  attemptCount: 0,
+  url: "https://receiver.example/hook",
+  webhookEnabled: true,
+  consecutiveFailures: 0,
+  probe,
+});
+const outcome = (
+  status: DeliveryOutcome["status"],
+  extra: Partial<DeliveryOutcome> = {},
+): DeliveryOutcome => ({
+  deliveryId: "d",
+  webhookId: "w1",
+  attemptsBefore: 0,
+  status,
+  attempted: true,
+  retryDelaySecs: status === "failed" ? 5 : null,
+  statusCode: status === "delivered" ? 200 : 500,
+  error: status === "delivered" ? null : "HTTP 500",
+  durationMs: 1,
+  responseBody: "",
+  ...extra,
+});
+
 function agrees(m: Model, r: Real, after: string) {
-  const snapshot = r.actor.getSnapshot();
-  assert.equal(snapshot.matches("open"), m.open, `after ${after}: breaker should be ${m.open ? "open" : "closed"}`);
-  assert.equal(snapshot.context.consecutiveFailures, m.failures, `after ${after}: consecutive failures`);
-  if (!m.open) {
-    assert.ok(
-      m.failures < m.threshold || m.version > 0,
-      "closed with a full run of failures only on the database's word",
+  const s = r.actor.getSnapshot();
+  assert.ok(
+    s.matches({ breaker: m.breaker }),
+    `after ${after}: breaker ${JSON.stringify(s.value)}, model ${m.breaker}`,
+  );
+  assert.ok(
+    s.matches({ pace: m.pausedFor > 0 ? "paused" : "flowing" }),
+    `after ${after}: pace ${JSON.stringify(s.value)}`,
+  );
+  assert.equal(s.context.consecutiveFailures, m.failures, `after ${after}: consecutive failures`);
+  assert.ok(m.probesInFlight <= 1, "at most one probe in flight");
+  if (m.breaker === "open" && m.opening !== null) {
+    assert.ok(m.opening >= COOL_DOWN && m.opening <= COOL_DOWN_MAX, "the cool-down stays within its bounds");
+  }
+}
+
+/** The clock moves on: timers that come due fire, in order. */
+class Elapse implements Command {
+  constructor(readonly ms: number) {}
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const wakesBefore = r.wakes;
+    r.clock.increment(this.ms);
+    let expectedWakes = 0;
+    if (m.breaker === "open" && m.opening !== null && this.ms >= m.reopenIn) {
+      m.breaker = "half_open";
+      expectedWakes++;
+    } else if (m.breaker === "open" && m.opening !== null) m.reopenIn -= this.ms;
+    if (m.pausedFor > 0 && this.ms >= m.pausedFor) {
+      m.pausedFor = 0;
+      expectedWakes++;
+    } else if (m.pausedFor > 0) m.pausedFor -= this.ms;
+    assert.equal(
+      r.wakes - wakesBefore,
+      expectedWakes,
+      "a probe coming due and a pause ending each wake the dispatcher",
     );
-  }
-}
-
-class Succeed implements Command {
-  check = (m: Readonly<Model>) => !m.open;
-  async run(m: Model, r: Real) {
-    r.actor.send({ type: "SUCCEEDED" });
-    m.failures = 0;
     agrees(m, r, String(this));
   }
-  toString = () => "success";
+  toString = () => `${this.ms} ms pass`;
 }
 
-class Fail implements Command {
-  check = (m: Readonly<Model>) => !m.open;
+/** An ordinary attempt (not a probe) finishes. */
+class Finish implements Command {
+  constructor(readonly kind: "success" | "failure" | "gone") {}
+  check = (m: Readonly<Model>) => m.breaker === "closed";
   async run(m: Model, r: Real) {
-    r.actor.send({ type: "FAILED" });
-    m.failures += 1;
-    if (m.failures >= m.threshold) m.open = true;
+    r.actor.send({
+      type: "FINISHED",
+      outcome: this.kind === "success"
+        ? outcome("delivered")
+        : this.kind === "gone"
+        ? outcome("exhausted", { gone: true, statusCode: 410 })
+        : outcome("failed"),
+    });
+    if (this.kind === "success") m.failures = 0;
+    else m.failures += 1;
+    if (this.kind === "gone") {
+      m.breaker = "open";
+      m.opening = null;
+    } else if (this.kind === "failure" && m.failures >= m.threshold) {
+      m.breaker = "open";
+      m.opening = m.coolDown;
+      m.reopenIn = m.coolDown ?? 0;
+    }
     agrees(m, r, String(this));
   }
-  toString = () => "failure";
+  toString = () => `attempt: ${this.kind}`;
 }
 
-/** A result of a send that was in flight when the breaker opened. */
+/** A send that was in flight when the breaker opened finishes: nothing changes. */
 class LateResult implements Command {
   constructor(readonly success: boolean) {}
-  check = (m: Readonly<Model>) => m.open;
+  check = (m: Readonly<Model>) => m.breaker === "open";
   async run(m: Model, r: Real) {
     const before = r.actor.getSnapshot();
-    r.actor.send({ type: this.success ? "SUCCEEDED" : "FAILED" });
-    assert.equal(r.actor.getSnapshot().value, before.value);
-    assert.deepEqual(r.actor.getSnapshot().context, before.context);
+    r.actor.send({ type: "FINISHED", outcome: outcome(this.success ? "delivered" : "failed") });
+    assert.deepEqual(r.actor.getSnapshot().value, before.value);
     agrees(m, r, String(this));
   }
   toString = () => `late ${this.success ? "success" : "failure"} while open`;
 }
 
+/** The claim hands the endpoint its probe (the database let exactly one through). */
+class ClaimProbe implements Command {
+  check = (m: Readonly<Model>) => m.breaker === "half_open" && m.probesInFlight === 0 && m.pausedFor === 0;
+  async run(m: Model, r: Real) {
+    const probe = row(true);
+    r.actor.send({ type: "CLAIMED", rows: [probe] });
+    assert.equal(r.started.at(-1), probe, "the probe is started");
+    m.probesInFlight = 1;
+    agrees(m, r, String(this));
+  }
+  toString = () => "probe claimed";
+}
+
+class ProbeResult implements Command {
+  constructor(readonly success: boolean) {}
+  check = (m: Readonly<Model>) => m.probesInFlight === 1;
+  async run(m: Model, r: Real) {
+    r.actor.send({ type: "FINISHED", outcome: outcome(this.success ? "delivered" : "failed", { probe: true }) });
+    m.probesInFlight = 0;
+    if (this.success) {
+      m.breaker = "closed";
+      m.failures = 0;
+      m.opening = null;
+    } else {
+      m.failures += 1;
+      m.breaker = "open";
+      m.opening = Math.min(2 * m.opening!, COOL_DOWN_MAX);
+      m.reopenIn = m.opening;
+    }
+    agrees(m, r, String(this));
+  }
+  toString = () => `probe ${this.success ? "succeeds" : "fails"}`;
+}
+
+/** A 429 with Retry-After: the endpoint pauses. */
+class RetryAfter implements Command {
+  constructor(readonly secs: number) {}
+  check = (m: Readonly<Model>) => m.breaker === "closed";
+  async run(m: Model, r: Real) {
+    r.actor.send({ type: "FINISHED", outcome: outcome("failed", { statusCode: 429, pauseSecs: this.secs }) });
+    m.failures += 1;
+    if (m.failures >= m.threshold) {
+      m.breaker = "open";
+      m.opening = m.coolDown;
+      m.reopenIn = m.coolDown ?? 0;
+    }
+    m.pausedFor = this.secs * 1000;
+    agrees(m, r, String(this));
+  }
+  toString = () => `429, Retry-After ${this.secs}`;
+}
+
+/** Ordinary rows come from a claim: started while flowing, held back while paused. */
+class ClaimRows implements Command {
+  constructor(readonly n: number) {}
+  check = (m: Readonly<Model>) => m.breaker === "closed";
+  async run(m: Model, r: Real) {
+    const rows = Array.from({ length: this.n }, () => row());
+    const [started, held] = [r.started.length, r.held.length];
+    r.actor.send({ type: "CLAIMED", rows });
+    if (m.pausedFor > 0) {
+      assert.equal(r.started.length, started, "nothing starts while paused");
+      assert.deepEqual(r.held.at(-1)?.rows, rows, "held back");
+      assert.ok(r.held.at(-1)!.delayMs >= m.pausedFor, "due again no earlier than the pause ends");
+    } else {
+      assert.deepEqual(r.started.slice(started), rows);
+      assert.equal(r.held.length, held);
+    }
+    agrees(m, r, String(this));
+  }
+  toString = () => `claim of ${this.n}`;
+}
+
 class Reenable implements Command {
-  check = () => true;
+  check = (m: Readonly<Model>) => m.probesInFlight === 0;
   async run(m: Model, r: Real) {
     r.actor.send({ type: "REENABLED" });
     m.failures = 0;
-    m.open = false;
+    m.breaker = "closed";
+    m.opening = null;
     agrees(m, r, String(this));
   }
   toString = () => "re-enable";
 }
 
-/** The database reports what the model already says (our own write, read back): nothing changes. */
-class SyncOwnView implements Command {
-  check = () => true;
-  async run(m: Model, r: Real) {
-    m.version += 1;
-    r.actor.send({ type: "SYNC", consecutiveFailures: m.failures, enabled: !m.open, version: m.version });
-    agrees(m, r, String(this));
-    assert.equal(r.actor.getSnapshot().context.version, m.version);
-  }
-  toString = () => "database confirms";
-}
-
-/** Another replica or a user changed the row: the actor follows the newer report. */
-class SyncElsewhere implements Command {
-  constructor(readonly failures: number, readonly enabled: boolean) {}
-  check = () => true;
-  async run(m: Model, r: Real) {
-    m.version += 1;
-    r.actor.send({ type: "SYNC", consecutiveFailures: this.failures, enabled: this.enabled, version: m.version });
-    m.failures = this.failures;
-    m.open = !this.enabled;
-    agrees(m, r, String(this));
-  }
-  toString = () => `database says ${this.failures} failures, ${this.enabled ? "enabled" : "disabled"}`;
-}
-
-/** A report older than one already seen (a claim read before our writes) is ignored. */
-class StaleSync implements Command {
-  constructor(readonly failures: number, readonly enabled: boolean, readonly age: number) {}
-  check = (m: Readonly<Model>) => m.version > 0;
-  async run(m: Model, r: Real) {
-    const before = r.actor.getSnapshot();
-    const version = Math.max(0, m.version - this.age);
-    r.actor.send({ type: "SYNC", consecutiveFailures: this.failures, enabled: this.enabled, version });
-    assert.equal(r.actor.getSnapshot().value, before.value);
-    assert.deepEqual(r.actor.getSnapshot().context, before.context);
-    agrees(m, r, String(this));
-  }
-  toString = () =>
-    `stale report (${this.age} behind): ${this.failures} failures, ${this.enabled ? "enabled" : "disabled"}`;
-}
-
-const commandArbs = (threshold: number) => [
-  fc.constant(new Succeed()),
-  fc.constant(new Fail()),
-  fc.constant(new Fail()),
-  fc.constant(new Fail()),
+const commands = [
+  fc.integer({ min: 1, max: 6000 }).map((ms) => new Elapse(ms)),
+  fc.constantFrom("success", "failure", "failure", "gone").map((k) => new Finish(k as "success")),
   fc.boolean().map((s) => new LateResult(s)),
+  fc.constant(new ClaimProbe()),
+  fc.boolean().map((s) => new ProbeResult(s)),
+  fc.integer({ min: 1, max: 5 }).map((s) => new RetryAfter(s)),
+  fc.integer({ min: 1, max: 3 }).map((n) => new ClaimRows(n)),
   fc.constant(new Reenable()),
-  fc.constant(new SyncOwnView()),
-  fc.tuple(fc.integer({ min: 0, max: threshold + 2 }), fc.boolean()).map(([f, e]) => new SyncElsewhere(f, e)),
-  fc.tuple(fc.integer({ min: 0, max: threshold + 2 }), fc.boolean(), fc.nat(3)).map(([f, e, a]) =>
-    new StaleSync(f, e, a)
-  ),
 ];
 
-test("webhook: open iff the outcomes since the last success or re-enable end in T failures; database reports agree", async () => {
+test("webhook policy: breaker, cool-down doubling, single probe and pauses agree with the model on a simulated clock", async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.integer({ min: 1, max: 6 }).chain((threshold) =>
-        fc.tuple(fc.constant(threshold), fc.commands<Model, Real, false>(commandArbs(threshold), { maxCommands: 40 }))
-      ),
-      async ([threshold, commands]) => {
+      fc.integer({ min: 1, max: 4 }),
+      fc.boolean(),
+      fc.commands<Model, Real, false>(commands, { maxCommands: 50 }),
+      async (threshold, withCoolDown, cmds) => {
         await fc.asyncModelRun(() => {
-          const actor = createActor(webhookMachine, { input: { webhookId: "w1", threshold } });
-          actor.start();
-          return { model: { threshold, failures: 0, open: false, version: 0 }, real: { actor } };
-        }, commands);
+          const clock = new SimulatedClock();
+          const real = { clock, started: [], held: [], wakes: 0 } as unknown as Real;
+          const machine = webhookMachine.provide({
+            actions: {
+              startRows: (_, rows) => void real.started.push(...rows),
+              holdRows: (_, held) => void real.held.push(held),
+              wakeDispatcher: () => void real.wakes++,
+            },
+          });
+          real.actor = createActor(machine, {
+            clock,
+            input: {
+              webhookId: "w1",
+              threshold,
+              coolDownMs: withCoolDown ? COOL_DOWN : null,
+              coolDownMaxMs: COOL_DOWN_MAX,
+            },
+          });
+          real.actor.start();
+          const model: Model = {
+            threshold,
+            coolDown: withCoolDown ? COOL_DOWN : null,
+            failures: 0,
+            breaker: "closed",
+            opening: null,
+            reopenIn: 0,
+            pausedFor: 0,
+            probesInFlight: 0,
+          };
+          return { model, real };
+        }, cmds);
       },
     ),
     { numRuns: RUNS },
   );
 });
 
-test("webhook: from any history, the breaker's state is a function of the outcomes alone (success/failure/re-enable)", async () => {
-  // The statement of the issue, checked directly on a sequence: after any
-  // sequence, open iff the last T outcomes since the last reset are failures.
-  const outcome = fc.constantFrom("success", "failure", "failure", "reenable");
-  await fc.assert(
-    fc.asyncProperty(
-      fc.integer({ min: 1, max: 6 }),
-      fc.array(outcome, { maxLength: 40 }),
-      async (threshold, outcomes) => {
-        const actor = createActor(webhookMachine, { input: { webhookId: "w1", threshold } });
-        actor.start();
-        let sinceReset: string[] = [];
-        let open = false;
-        for (const o of outcomes) {
-          // An open breaker sends nothing, so only a re-enable can follow it.
-          if (open && o !== "reenable") continue;
-          actor.send({ type: o === "success" ? "SUCCEEDED" : o === "failure" ? "FAILED" : "REENABLED" });
-          sinceReset = o === "failure" ? [...sinceReset, o] : [];
-          open = sinceReset.length >= threshold && sinceReset.slice(-threshold).every((x) => x === "failure");
-          assert.equal(actor.getSnapshot().matches("open"), open, `after ${outcomes.join(", ")}`);
-          if (o === "success" || o === "reenable") assert.equal(actor.getSnapshot().context.consecutiveFailures, 0);
-        }
-      },
-    ),
-    { numRuns: RUNS },
-  );
+test("webhook policy: without a cool-down an open breaker stays open however much time passes", () => {
+  const clock = new SimulatedClock();
+  const actor = createActor(webhookMachine, { clock, input: { webhookId: "w1", threshold: 1, coolDownMs: null } });
+  actor.start();
+  actor.send({ type: "FINISHED", outcome: outcome("failed") });
+  clock.increment(365 * 24 * 3600 * 1000);
+  assert.ok(actor.getSnapshot().matches({ breaker: "open" }));
+  actor.send({ type: "REENABLED" });
+  assert.ok(actor.getSnapshot().matches({ breaker: "closed" }));
+});
+
+test("webhook policy: the database's word wins: a report or a claim moves the breaker wherever another replica left it", () => {
+  const clock = new SimulatedClock();
+  const actor = createActor(webhookMachine, { clock, input: { webhookId: "w1", threshold: 5, coolDownMs: 1000 } });
+  actor.start();
+  const report = { webhookId: "w1", consecutiveFailures: 5, enabled: false, tripped: false, pausedForMs: 0 };
+  actor.send({ type: "RECORDED", report: { ...report, breaker: "open", reopenInMs: 300 } });
+  assert.ok(actor.getSnapshot().matches({ breaker: "open" }));
+  clock.increment(300);
+  assert.ok(actor.getSnapshot().matches({ breaker: "half_open" }), "the database's remaining cool-down is the timer");
+  actor.send({ type: "CLAIMED", rows: [row()] });
+  assert.ok(actor.getSnapshot().matches({ breaker: "closed" }), "another replica's probe closed it");
+  actor.send({ type: "RECORDED", report: { ...report, breaker: "closed", reopenInMs: null, pausedForMs: 2000 } });
+  assert.ok(actor.getSnapshot().matches({ pace: "paused" }), "another replica's Retry-After pauses this one too");
+  clock.increment(2000);
+  assert.ok(actor.getSnapshot().matches({ pace: "flowing" }));
 });

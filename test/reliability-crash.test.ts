@@ -19,6 +19,8 @@ const env = () => ({
   DATABASE_URL: db.url,
   STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
   STATEHOOK_MAX_CONCURRENT_SENDS: "1000",
+  // ~100 open to each of the ten endpoints, past the default per-endpoint cap of 20.
+  STATEHOOK_MAX_IN_FLIGHT_PER_WEBHOOK: "1000",
   STATEHOOK_CLAIM_BATCH_SIZE: "500",
   STATEHOOK_CLAIM_TIMEOUT_SECS: "4",
   STATEHOOK_TIMEOUT_SECS: "30",

@@ -218,12 +218,13 @@ test("idempotent create makes one delivery per (webhook, event type, resource)",
 
 test("migrations run once when three replicas start together", async () => {
   // From an empty database, as three replicas would find it on their first start.
-  await db.sql`DROP TABLE webhook_delivery_attempts, webhook_deliveries, user_webhooks, statehook_migrations CASCADE`;
+  await db.sql`DROP TABLE webhook_delivery_attempts, webhook_deliveries, user_webhooks, statehook_migrations,
+    webhook_endpoint_state CASCADE`;
   const results = await Promise.all([migrate(db.sql), migrate(db.sql), migrate(db.sql)]);
-  assert.deepEqual(results.map((r) => r.join(",")).sort(), ["", "", "1,2,3,4,5"]);
+  assert.deepEqual(results.map((r) => r.join(",")).sort(), ["", "", "1,2,3,4,5,6,7"]);
   assert.deepEqual(await migrate(db.sql), [], "a later start has nothing to do");
   const [{ count }] = await db.sql<{ count: number }[]>`SELECT count(*)::int AS count FROM statehook_migrations`;
-  assert.equal(count, 5);
+  assert.equal(count, 7);
 });
 
 test("the attempt log's created_at is indexed by BRIN (append-only, read by retention), not a B-tree", async () => {

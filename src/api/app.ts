@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import pkg from "../../package.json" with { type: "json" };
 import { mountDocs } from "./docs.ts";
+import { mountDashboard } from "../dashboard/index.ts";
 import { errorBody, handleError, validationHook } from "./errors.ts";
 import { mountApi } from "./index.ts";
 import { requestLog } from "./request-log.ts";
@@ -13,6 +14,7 @@ import type { Sql } from "../db/client.ts";
 import type { Log } from "../start/log.ts";
 import type { Metrics } from "../start/metrics.ts";
 import type { Resolve } from "../send/target-guard.ts";
+import type { LiveOptions } from "./live.ts";
 
 export type AppDeps = {
   sql: Sql;
@@ -40,6 +42,8 @@ export type AppDeps = {
   maxPublishBytes?: number;
   /** How long a request body may take to arrive after its headers. Defaults to 10 s. */
   requestTimeoutMs?: number;
+  /** The dispatcher's live feed, for GET /admin/api/v1/live (a 503 without one). */
+  live?: LiveOptions;
 };
 
 // The same defaults as src/start/config.ts, for callers that build the app themselves.
@@ -64,21 +68,25 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       ),
   }));
 
-  const documented = (path: string, summary: string, responses: Record<string, string>) =>
+  const documented = (path: string, operationId: string, summary: string, responses: Record<string, string>) =>
     app.openAPIRegistry.registerPath({
       method: "get",
       path,
+      operationId,
       summary,
       tags: ["operations"],
       responses: Object.fromEntries(
         Object.entries(responses).map(([status, description]) => [status, { description }]),
       ),
     });
-  documented("/healthz", "Liveness: the process answers", { 200: "Alive" });
-  documented("/readyz", "Readiness: the database answers and the dispatcher runs", { 200: "Ready", 503: "Not ready" });
-  documented("/metrics", "Prometheus metrics, text format", { 200: "Metrics" });
-  documented("/docs", "This reference, as a page", { 200: "HTML" });
-  documented("/openapi.json", "This reference, as OpenAPI 3.1", { 200: "The document" });
+  documented("/healthz", "getHealth", "Liveness: the process answers", { 200: "Alive" });
+  documented("/readyz", "getReadiness", "Readiness: the database answers and the dispatcher runs", {
+    200: "Ready",
+    503: "Not ready",
+  });
+  documented("/metrics", "getMetrics", "Prometheus metrics, text format", { 200: "Metrics" });
+  documented("/docs", "getDocs", "This reference, as a page", { 200: "HTML" });
+  documented("/openapi.json", "getOpenApiDocument", "This reference, as OpenAPI 3.1", { 200: "The document" });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -113,8 +121,10 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     resolve: deps.resolve,
     onWebhookReenabled: deps.onWebhookReenabled,
     onDeliveriesQueued: deps.onDeliveriesQueued,
+    live: deps.live,
   });
   mountDocs(app, pkg.version);
+  mountDashboard(app);
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((error, c) =>

@@ -21,9 +21,9 @@ import { apiError, errorResponse } from "./errors.ts";
 import { type ApiDeps, createRouter, security } from "./router.ts";
 import { timestamp, uuid } from "./schemas.ts";
 
-const STATUSES = ["pending", "delivered", "failed", "exhausted"] as const;
+export const STATUSES = ["pending", "delivered", "failed", "exhausted"] as const;
 
-const DeliverySchema = z
+export const DeliverySchema = z
   .object({
     id: z.string().openapi({ format: "uuid" }),
     webhook_id: z.string().openapi({ format: "uuid" }),
@@ -52,13 +52,32 @@ const AttemptSchema = z
   })
   .openapi("Attempt");
 
+/** Stands for the values statehook does not keep. */
+export const NOT_STORED = "[not stored: set at each attempt's send]";
+export const SIGNATURE_SHOWN = "v1,[redacted]";
+
 const DeliveryDetailSchema = DeliverySchema.extend({
   user_id: z.string().openapi({ format: "uuid" }).nullable(),
   payload: z.unknown().openapi({ description: 'The body sent: {"type", "timestamp", "data"}' }),
+  request_headers: z.record(z.string(), z.string()).openapi({
+    description: "The headers every attempt sent, reconstructed: webhook-id is the event id, the signature " +
+      `is withheld, and webhook-timestamp (unix seconds at each send) is not stored, so it reads "${NOT_STORED}"`,
+  }),
   attempts: z.array(AttemptSchema),
 }).openapi("DeliveryDetail");
 
-const DeliveryPage = z
+/** What each attempt of a delivery sent as headers, as far as the row tells. */
+function requestHeaders(eventId: string): Record<string, string> {
+  return {
+    "webhook-id": eventId,
+    "webhook-timestamp": NOT_STORED,
+    "webhook-signature": SIGNATURE_SHOWN,
+    "webhook-version": "1",
+    "content-type": "application/json",
+  };
+}
+
+export const DeliveryPage = z
   .object({
     data: z.array(DeliverySchema),
     next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last" }),
@@ -71,6 +90,7 @@ const unauthorized = errorResponse("Missing or wrong bearer token");
 const list = createRoute({
   method: "get",
   path: "/admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",
+  operationId: "listWebhookDeliveries",
   tags,
   security,
   summary: "List a webhook's deliveries, newest first",
@@ -98,69 +118,81 @@ const UserDeliveryParams = DeliveryParams.extend({
   user_id: uuid().openapi({ param: { name: "user_id", in: "path" } }),
 });
 
-const get = createRoute({
-  method: "get",
-  path: "/admin/api/v1/deliveries/{id}",
-  tags,
-  security,
-  summary: "A delivery with its attempt history",
-  request: { params: DeliveryParams },
-  responses: {
-    200: { content: { "application/json": { schema: DeliveryDetailSchema } }, description: "The delivery" },
-    400: errorResponse("Invalid input"),
-    401: unauthorized,
-    404: errorResponse("No such delivery"),
-  },
-});
+type Params = typeof DeliveryParams | typeof UserDeliveryParams;
 
-const retry = createRoute({
-  method: "post",
-  path: "/admin/api/v1/deliveries/{id}/retry",
-  tags,
-  security,
-  summary: "Re-queue a failed or exhausted delivery now, with a fresh schedule",
-  request: { params: DeliveryParams },
-  responses: {
-    202: { content: { "application/json": { schema: DeliverySchema } }, description: "Queued again" },
-    400: errorResponse("Invalid input"),
-    401: unauthorized,
-    404: errorResponse("No such delivery"),
-    409: errorResponse("Pending or delivered already, or its webhook is disabled"),
-  },
-});
+/** One delivery with its attempts: for any user's (dwctl's path) or one user's (404 for another's). */
+const detailRoute = <P extends Params>(
+  path: string,
+  operationId: string,
+  params: P,
+  summary: string,
+  missing: string,
+) =>
+  createRoute({
+    method: "get",
+    path,
+    operationId,
+    tags,
+    security,
+    summary,
+    request: { params },
+    responses: {
+      200: { content: { "application/json": { schema: DeliveryDetailSchema } }, description: "The delivery" },
+      400: errorResponse("Invalid input"),
+      401: unauthorized,
+      404: errorResponse(missing),
+    },
+  });
 
-const getOwn = createRoute({
-  method: "get",
-  path: "/admin/api/v1/users/{user_id}/deliveries/{id}",
-  tags,
-  security,
-  summary: "One of this user's deliveries with its attempt history",
-  request: { params: UserDeliveryParams },
-  responses: {
-    200: { content: { "application/json": { schema: DeliveryDetailSchema } }, description: "The delivery" },
-    400: errorResponse("Invalid input"),
-    401: unauthorized,
-    404: errorResponse("No such delivery for this user"),
-  },
-});
+/** Retry, likewise for any user's delivery or one user's. */
+const retryRoute = <P extends Params>(path: string, operationId: string, params: P, summary: string, missing: string) =>
+  createRoute({
+    method: "post",
+    path,
+    operationId,
+    tags,
+    security,
+    summary,
+    request: { params },
+    responses: {
+      202: { content: { "application/json": { schema: DeliverySchema } }, description: "Queued again" },
+      400: errorResponse("Invalid input"),
+      401: unauthorized,
+      404: errorResponse(missing),
+      409: errorResponse("Pending or delivered already, or its webhook is disabled"),
+    },
+  });
 
-const retryOwn = createRoute({
-  method: "post",
-  path: "/admin/api/v1/users/{user_id}/deliveries/{id}/retry",
-  tags,
-  security,
-  summary: "Re-queue one of this user's failed or exhausted deliveries now, with a fresh schedule",
-  request: { params: UserDeliveryParams },
-  responses: {
-    202: { content: { "application/json": { schema: DeliverySchema } }, description: "Queued again" },
-    400: errorResponse("Invalid input"),
-    401: unauthorized,
-    404: errorResponse("No such delivery for this user"),
-    409: errorResponse("Pending or delivered already, or its webhook is disabled"),
-  },
-});
+const get = detailRoute(
+  "/admin/api/v1/deliveries/{id}",
+  "getDelivery",
+  DeliveryParams,
+  "A delivery with its attempt history",
+  "No such delivery",
+);
+const getOwn = detailRoute(
+  "/admin/api/v1/users/{user_id}/deliveries/{id}",
+  "getUserDelivery",
+  UserDeliveryParams,
+  "One of this user's deliveries with its attempt history",
+  "No such delivery for this user",
+);
+const retry = retryRoute(
+  "/admin/api/v1/deliveries/{id}/retry",
+  "retryDelivery",
+  DeliveryParams,
+  "Re-queue a failed or exhausted delivery now, with a fresh schedule",
+  "No such delivery",
+);
+const retryOwn = retryRoute(
+  "/admin/api/v1/users/{user_id}/deliveries/{id}/retry",
+  "retryUserDelivery",
+  UserDeliveryParams,
+  "Re-queue one of this user's failed or exhausted deliveries now, with a fresh schedule",
+  "No such delivery for this user",
+);
 
-function deliveryJson(d: DeliverySummary) {
+export function deliveryJson(d: DeliverySummary) {
   return {
     id: d.id,
     webhook_id: d.webhook_id,
@@ -217,6 +249,7 @@ export function deliveryRoutes(deps: ApiDeps) {
       ...deliveryJson(detail),
       user_id: detail.user_id,
       payload: detail.payload,
+      request_headers: requestHeaders(detail.event_id),
       attempts: detail.attempts.map(attemptJson),
     }, 200);
   }

@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { describeOutboundRequest } from "./outbound-request.ts";
 
 const ASSETS: Record<string, string> = {
   "swagger-ui.css": "text/css; charset=utf-8",
@@ -50,6 +51,7 @@ export function mountDocs(app: OpenAPIHono, version: string): void {
     scheme: "bearer",
     description: "STATEHOOK_API_TOKEN, or the token statehook generated and printed at its first start",
   });
+  describeOutboundRequest(app.openAPIRegistry);
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

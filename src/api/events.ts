@@ -57,6 +57,7 @@ const Published = z
 const publish = createRoute({
   method: "post",
   path: "/admin/api/v1/events",
+  operationId: "publishEvent",
   tags: ["events"],
   security,
   summary: "Publish an event to every webhook that wants it",

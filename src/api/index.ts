@@ -11,15 +11,23 @@ import { bodyDeadline } from "./body-deadline.ts";
 import { deliveryRoutes } from "./deliveries.ts";
 import { apiError } from "./errors.ts";
 import { eventRoutes } from "./events.ts";
+import { listingRoutes } from "./listings.ts";
+import { type LiveOptions, mountLive } from "./live.ts";
+import { recoverRoutes } from "./recover.ts";
 import type { ApiDeps } from "./router.ts";
 import { webhookRoutes } from "./webhooks.ts";
 
 export type { ApiDeps } from "./router.ts";
 
-export type MountOptions = ApiDeps & { apiToken: string; maxBodyBytes: number; requestTimeoutMs: number };
+export type MountOptions = ApiDeps & {
+  apiToken: string;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  live?: LiveOptions;
+};
 
 export function mountApi(app: OpenAPIHono, options: MountOptions): void {
-  const { apiToken, maxBodyBytes, requestTimeoutMs, ...deps } = options;
+  const { apiToken, maxBodyBytes, requestTimeoutMs, live, ...deps } = options;
   app.use(
     "/admin/api/*",
     requireToken(apiToken),
@@ -33,4 +41,7 @@ export function mountApi(app: OpenAPIHono, options: MountOptions): void {
   app.route("/", webhookRoutes(deps));
   app.route("/", eventRoutes(deps));
   app.route("/", deliveryRoutes(deps));
+  app.route("/", listingRoutes(deps));
+  app.route("/", recoverRoutes(deps));
+  mountLive(app, live);
 }

@@ -55,3 +55,18 @@ export function unstorableJson(value: unknown): string | undefined {
 
 export const iso = (date: Date) => date.toISOString();
 export const isoOrNull = (date: Date | null) => (date === null ? null : date.toISOString());
+
+/** An RFC 3339 date-time with its offset (Z or ±hh:mm); Postgres parses it, to the microsecond. */
+export const rfc3339 = () =>
+  z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time, like 2025-01-01T12:00:00Z" })
+    .openapi({ format: "date-time", example: "2025-01-01T12:00:00Z" });
+
+/** The query fields every keyset-paged listing takes. */
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ type: "integer" }),
+  cursor: z.string().max(200).optional().openapi({ description: "next_cursor of the previous page" }),
+};
+
+/** since must not come after until: a window the wrong way round is the caller's mistake. */
+export const windowInOrder = (w: { since?: string; until?: string }) =>
+  w.since === undefined || w.until === undefined || Date.parse(w.since) <= Date.parse(w.until);

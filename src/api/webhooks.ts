@@ -28,6 +28,23 @@ const EventTypes = z
   .nullable()
   .openapi({ description: "Event types to receive; null for all." });
 const Description = text(1000).nullable();
+const RateLimit = z.number().int().min(1).max(10_000).nullable().openapi({
+  description: "Deliveries per second to this endpoint, across all replicas; null for no limit.",
+  example: 50,
+});
+const MaxInFlight = z.number().int().min(1).max(100_000).nullable().openapi({
+  description: "Requests open to this endpoint at once; null for STATEHOOK_MAX_IN_FLIGHT_PER_WEBHOOK.",
+  example: 20,
+});
+const RotateSecret = z
+  .object({
+    grace_period_secs: z.number().int().min(0).max(604_800).optional().openapi({
+      description: "How long the old secret signs too (a second signature); default 86400.",
+    }),
+  })
+  .strict()
+  .openapi("RotateSecret");
+const DEFAULT_GRACE_SECS = 86_400;
 
 export const WebhookSchema = z
   .object({
@@ -41,6 +58,11 @@ export const WebhookSchema = z
     created_at: timestamp(),
     updated_at: timestamp(),
     disabled_at: timestamp().nullable(),
+    rate_limit: z.number().int().nullable(),
+    max_in_flight: z.number().int().nullable(),
+    breaker_state: z.enum(["closed", "open", "half_open"]).openapi({
+      description: "open: tripped (failures or 410 Gone); half_open: its one probe is out",
+    }),
   })
   .openapi("Webhook");
 
@@ -57,6 +79,8 @@ const CreateWebhook = z
       description: "own (default): this user's events; platform: every user's, " +
         "only where STATEHOOK_ALLOW_PLATFORM_WEBHOOKS=true (403 otherwise)",
     }),
+    rate_limit: RateLimit.optional(),
+    max_in_flight: MaxInFlight.optional(),
   })
   .strict()
   .openapi("CreateWebhook");
@@ -67,6 +91,8 @@ const UpdateWebhook = z
     enabled: z.boolean().optional().openapi({ description: "true also clears disabled_at and the failure counter" }),
     event_types: EventTypes.optional(),
     description: Description.optional(),
+    rate_limit: RateLimit.optional(),
+    max_in_flight: MaxInFlight.optional(),
   })
   .strict()
   .openapi("UpdateWebhook");
@@ -92,6 +118,7 @@ const tags = ["webhooks"];
 const list = createRoute({
   method: "get",
   path: BASE,
+  operationId: "listWebhooks",
   tags,
   security,
   summary: "List a user's webhooks, newest first",
@@ -102,6 +129,7 @@ const list = createRoute({
 const create = createRoute({
   method: "post",
   path: BASE,
+  operationId: "createWebhook",
   tags,
   security,
   summary: "Create a webhook; the response carries its secret, once",
@@ -119,6 +147,7 @@ const create = createRoute({
 const get = createRoute({
   method: "get",
   path: `${BASE}/{webhook_id}`,
+  operationId: "getWebhook",
   tags,
   security,
   summary: "Get a webhook",
@@ -133,6 +162,7 @@ const get = createRoute({
 const update = createRoute({
   method: "patch",
   path: `${BASE}/{webhook_id}`,
+  operationId: "updateWebhook",
   tags,
   security,
   summary: "Update a webhook; enabled: true re-enables one the circuit breaker disabled",
@@ -152,6 +182,7 @@ const update = createRoute({
 const remove = createRoute({
   method: "delete",
   path: `${BASE}/{webhook_id}`,
+  operationId: "deleteWebhook",
   tags,
   security,
   summary: "Delete a webhook and its deliveries",
@@ -162,14 +193,20 @@ const remove = createRoute({
 const rotate = createRoute({
   method: "post",
   path: `${BASE}/{webhook_id}/rotate-secret`,
+  operationId: "rotateWebhookSecret",
   tags,
   security,
-  summary: "Replace the signing secret; the old one stops signing at once",
-  request: { params: WebhookParams },
+  summary: "Replace the signing secret; the old one signs too for the grace period",
+  request: {
+    params: WebhookParams,
+    body: { required: false, content: { "application/json": { schema: RotateSecret } } },
+  },
   responses: {
     200: json(WebhookWithSecretSchema, "The webhook, with its new secret"),
     ...common,
     404: errorResponse("No such webhook for this user"),
+    413: errorResponse("Body too large"),
+    415: errorResponse("Body is not JSON"),
   },
 });
 
@@ -185,6 +222,9 @@ export function webhookJson(w: WebhookView) {
     created_at: w.created_at.toISOString(),
     updated_at: w.updated_at.toISOString(),
     disabled_at: isoOrNull(w.disabled_at),
+    rate_limit: w.rate_limit,
+    max_in_flight: w.max_in_flight,
+    breaker_state: w.breaker_state,
   };
 }
 
@@ -228,6 +268,8 @@ export function webhookRoutes(deps: ApiDeps) {
         eventTypes: body.event_types ?? null,
         description: body.description ?? null,
         scope: body.scope ?? "own",
+        rateLimit: body.rate_limit ?? null,
+        maxInFlight: body.max_in_flight ?? null,
       }, deps.maxWebhooksPerUser);
       if (!created) {
         return apiError(
@@ -258,6 +300,8 @@ export function webhookRoutes(deps: ApiDeps) {
         enabled: body.enabled,
         eventTypes: body.event_types,
         description: body.description,
+        rateLimit: body.rate_limit,
+        maxInFlight: body.max_in_flight,
       });
       if (!webhook) return notFound(c, webhook_id);
       if (body.enabled === true) deps.onWebhookReenabled?.(webhook.id);
@@ -269,7 +313,8 @@ export function webhookRoutes(deps: ApiDeps) {
     })
     .openapi(rotate, async (c) => {
       const { user_id, webhook_id } = c.req.valid("param");
-      const rotated = await rotateSecret(sql, user_id, webhook_id);
+      const body = c.req.valid("json") ?? {};
+      const rotated = await rotateSecret(sql, user_id, webhook_id, body.grace_period_secs ?? DEFAULT_GRACE_SECS);
       return rotated
         ? c.json({ ...webhookJson(rotated.webhook), secret: rotated.secret }, 200)
         : notFound(c, webhook_id);

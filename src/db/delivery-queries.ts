@@ -1,11 +1,14 @@
-// Delivery inspection and replay for the API: a webhook's deliveries newest
-// first with keyset pagination, one delivery with its attempt log, and retry,
-// which gives a failed or exhausted delivery a fresh schedule. Given an
-// owner, one delivery and retry see only that user's webhooks' deliveries.
+// Delivery inspection and replay for the API: deliveries newest first with
+// keyset pagination (one webhook's, or searched across webhooks), one
+// delivery with its attempt log, and retry and recover, which give failed or
+// exhausted deliveries a fresh schedule. Given an owner, one delivery and
+// retry see only that user's webhooks' deliveries.
 import type { Sql } from "postgres";
 import type { DeliveryRow, DeliveryStatus } from "./delivery-row.ts";
-import { epochMicros } from "./epoch-micros.ts";
+import { afterCursor, createdMicros, type Cursor, pageOf } from "./keyset.ts";
 import { DELIVERY_CHANNEL } from "./migrations.ts";
+
+export { type Cursor, decodeCursor, encodeCursor } from "./keyset.ts";
 
 export type DeliverySummary = Omit<DeliveryRow, "payload">;
 
@@ -18,35 +21,6 @@ export type AttemptRow = {
   response_body: string | null;
   created_at: Date;
 };
-
-/**
- * Where a page ends: the last row's created_at in whole microseconds (a JS
- * Date would round them off and skip or repeat rows) and its id.
- */
-export type Cursor = { micros: bigint; id: string };
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const CURSOR = /^(\d{1,19})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-
-export function encodeCursor(cursor: Cursor): string {
-  return encoder.encode(`${cursor.micros}.${cursor.id}`).toBase64({ alphabet: "base64url", omitPadding: true });
-}
-
-/** Undefined for anything that is not a cursor this module made. */
-export function decodeCursor(text: string): Cursor | undefined {
-  if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return undefined;
-  let plain: string;
-  try {
-    plain = decoder.decode(Uint8Array.fromBase64(text, { alphabet: "base64url" }));
-  } catch {
-    return undefined;
-  }
-  const match = CURSOR.exec(plain);
-  if (!match) return undefined;
-  const micros = BigInt(match[1]);
-  return micros < 2n ** 62n ? { micros, id: match[2] } : undefined;
-}
 
 const SUMMARY = sqlColumns([
   "id",
@@ -69,29 +43,49 @@ function sqlColumns(names: string[]): string {
 
 export type DeliveryPage = { deliveries: DeliverySummary[]; next: Cursor | null };
 
+export type DeliveryFilter = {
+  webhookId?: string;
+  status?: DeliveryStatus;
+  eventType?: string;
+  /** RFC 3339, as given: created_at >= since (Postgres parses it, keeping microseconds). */
+  since?: string;
+  /** RFC 3339: created_at < until. */
+  until?: string;
+};
+
+/**
+ * Deliveries newest first, a page at a time. With a webhook the
+ * webhook_id index narrows the rows to sort; across all webhooks it is a
+ * top-N sort of the matching rows (an index on created_at would cost every
+ * claim and result write one more index entry, for a listing).
+ */
+export async function searchDeliveries(
+  sql: Sql,
+  filter: DeliveryFilter,
+  options: { limit: number; after?: Cursor },
+): Promise<DeliveryPage> {
+  const rows = await sql<(DeliverySummary & { created_micros: string })[]>`
+    SELECT ${sql.unsafe(SUMMARY)}, ${createdMicros(sql, "d")}
+    FROM webhook_deliveries d
+    WHERE true
+      ${filter.webhookId ? sql`AND d.webhook_id = ${filter.webhookId}` : sql``}
+      ${filter.status ? sql`AND d.status = ${filter.status}` : sql``}
+      ${filter.eventType ? sql`AND d.event_type = ${filter.eventType}` : sql``}
+      ${filter.since ? sql`AND d.created_at >= ${filter.since}::timestamptz` : sql``}
+      ${filter.until ? sql`AND d.created_at < ${filter.until}::timestamptz` : sql``}
+      ${afterCursor(sql, "d", options.after)}
+    ORDER BY d.created_at DESC, d.id DESC
+    LIMIT ${options.limit + 1}`;
+  const page = pageOf(rows, options.limit);
+  return { deliveries: page.rows, next: page.next };
+}
+
 export async function listDeliveries(
   sql: Sql,
   webhookId: string,
   options: { status?: DeliveryStatus; limit: number; after?: Cursor },
 ): Promise<DeliveryPage> {
-  const after = options.after;
-  const rows = await sql<(DeliverySummary & { created_micros: string })[]>`
-    SELECT ${sql.unsafe(SUMMARY)},
-      ${epochMicros(sql, "d.created_at")} AS created_micros
-    FROM webhook_deliveries d
-    WHERE d.webhook_id = ${webhookId}
-      ${options.status ? sql`AND d.status = ${options.status}` : sql``}
-      ${
-    after
-      ? sql`AND (d.created_at, d.id) < ('epoch'::timestamptz + ${after.micros.toString()}::bigint * interval '1 microsecond', ${after.id}::uuid)`
-      : sql``
-  }
-    ORDER BY d.created_at DESC, d.id DESC
-    LIMIT ${options.limit + 1}`;
-  const page = rows.slice(0, options.limit);
-  const last = page.at(-1);
-  const next = rows.length > options.limit && last ? { micros: BigInt(last.created_micros), id: last.id } : null;
-  return { deliveries: page.map(({ created_micros: _, ...row }) => row), next };
+  return await searchDeliveries(sql, { webhookId, status: options.status }, options);
 }
 
 export type DeliveryDetail = DeliveryRow & { user_id: string | null; attempts: AttemptRow[] };
@@ -108,6 +102,9 @@ export async function getDeliveryDetail(sql: Sql, id: string, owner?: string): P
     ORDER BY created_at, id`;
   return { ...row, attempts };
 }
+
+/** A fresh schedule, due now: what retry and recover do to a failed or exhausted row. */
+const REQUEUE = "status = 'pending', attempt_count = 0, next_attempt_at = now()";
 
 export type RetryResult =
   | { ok: true; delivery: DeliverySummary }
@@ -133,10 +130,39 @@ export async function retryDelivery(sql: Sql, id: string, owner?: string): Promi
     }
     if (current.enabled !== true) return { ok: false, reason: "webhook_disabled" } as const;
     const [delivery] = await tx<DeliverySummary[]>`
-      UPDATE webhook_deliveries d SET status = 'pending', attempt_count = 0, next_attempt_at = now()
+      UPDATE webhook_deliveries d SET ${tx.unsafe(REQUEUE)}
       WHERE d.id = ${id}
       RETURNING ${tx.unsafe(SUMMARY)}`;
     await tx`SELECT pg_notify(${DELIVERY_CHANNEL}, '')`;
     return { ok: true, delivery } as const;
+  });
+}
+
+export type RecoverResult = { ok: true; requeued: number } | { ok: false; reason: "not_found" | "webhook_disabled" };
+
+/**
+ * Svix's recover: every failed or exhausted delivery of the webhook created
+ * in [since, until) (until defaults to now) gets retry's fresh schedule, in one statement, with one
+ * NOTIFY. The webhook row is held FOR SHARE so a concurrent disable or
+ * delete cannot slip between the check and the update.
+ */
+export async function recoverDeliveries(
+  sql: Sql,
+  userId: string,
+  webhookId: string,
+  window: { since: string; until?: string },
+): Promise<RecoverResult> {
+  return await sql.begin(async (tx) => {
+    const [webhook] = await tx<{ enabled: boolean }[]>`
+      SELECT enabled FROM user_webhooks WHERE id = ${webhookId} AND user_id = ${userId} FOR SHARE`;
+    if (!webhook) return { ok: false, reason: "not_found" } as const;
+    if (!webhook.enabled) return { ok: false, reason: "webhook_disabled" } as const;
+    const result = await tx`
+      UPDATE webhook_deliveries d SET ${tx.unsafe(REQUEUE)}
+      WHERE d.webhook_id = ${webhookId} AND d.status IN ('failed', 'exhausted')
+        AND d.created_at >= ${window.since}::timestamptz
+        AND d.created_at < coalesce(${window.until ?? null}::timestamptz, now())`;
+    if (result.count > 0) await tx`SELECT pg_notify(${DELIVERY_CHANNEL}, '')`;
+    return { ok: true, requeued: result.count } as const;
   });
 }

@@ -131,6 +131,51 @@ export const migrations: Migration[] = [
   },
   {
     version: 5,
+    name: "the attempt log by webhook, newest last",
+    // The webhook listing's last_attempt_at and last_status_code: a
+    // backward scan of this index finds a webhook's newest attempt at once.
+    // The attempt log is insert-only, so this costs one index entry per
+    // attempt and nothing on the deliveries table's updates.
+    sql: `
+      CREATE INDEX IF NOT EXISTS idx_webhook_delivery_attempts_webhook
+        ON webhook_delivery_attempts(webhook_id, id);
+    `,
+  },
+  {
+    version: 6,
+    name: "per-endpoint delivery policy",
+    // Additive only, so dwctl still runs on the schema: two nullable settings
+    // on user_webhooks, a lease marker on webhook_deliveries that only
+    // statehook writes, and a table of statehook's own for what replicas
+    // share about an endpoint (breaker, pause, token bucket, the secret a
+    // rotation keeps for its grace period).
+    sql: `
+      ALTER TABLE user_webhooks ADD COLUMN IF NOT EXISTS rate_limit INT
+        CHECK (rate_limit IS NULL OR rate_limit BETWEEN 1 AND 10000);
+      ALTER TABLE user_webhooks ADD COLUMN IF NOT EXISTS max_in_flight INT
+        CHECK (max_in_flight IS NULL OR max_in_flight >= 1);
+      ALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS claimed_until TIMESTAMPTZ;
+      CREATE INDEX IF NOT EXISTS idx_webhook_deliveries_claimed ON webhook_deliveries (webhook_id)
+        WHERE claimed_until IS NOT NULL;
+      CREATE TABLE IF NOT EXISTS webhook_endpoint_state (
+        webhook_id UUID PRIMARY KEY REFERENCES user_webhooks(id) ON DELETE CASCADE,
+        breaker TEXT NOT NULL DEFAULT 'closed' CHECK (breaker IN ('closed', 'open', 'half_open')),
+        -- When an open breaker lets a probe through; NULL: only a re-enable closes it (dwctl).
+        reopen_at TIMESTAMPTZ,
+        cooldown_secs INT,
+        -- The lease of the one probe in flight (half_open).
+        probe_until TIMESTAMPTZ,
+        paused_until TIMESTAMPTZ,
+        -- The rate limit's token bucket: tokens left at refilled_at (NULL: full).
+        tokens DOUBLE PRECISION NOT NULL DEFAULT 0,
+        refilled_at TIMESTAMPTZ,
+        previous_secret TEXT,
+        previous_secret_until TIMESTAMPTZ
+      );
+    `,
+  },
+  {
+    version: 7,
     name: "the attempt log's created_at in a BRIN index",
     // The attempt log is append-only and only retention reads it by time, so
     // created_at follows the physical order: a BRIN index (one summary per

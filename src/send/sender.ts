@@ -8,6 +8,7 @@ import { undecodedFetchInit } from "../start/runtime.ts";
 import { readBodyPrefix } from "./body-prefix.ts";
 import { createHostGate } from "./host-gate.ts";
 import { checkAndPin, type SendTarget } from "./pinned-target.ts";
+import { retryAfterSeconds } from "./retry-after.ts";
 import type { Resolve } from "./target-guard.ts";
 
 export type SenderOptions = {
@@ -82,7 +83,14 @@ export function createSender(options: SenderOptions): Send {
         signal: controller.signal,
       });
       const responseBody = await readBodyPrefix(response, maxBodyBytes);
-      return { kind: "response", statusCode: response.status, responseBody, durationMs: elapsed() };
+      const retryAfter = retryAfterSeconds(response.headers.get("retry-after"), Date.now());
+      return {
+        kind: "response",
+        statusCode: response.status,
+        responseBody,
+        durationMs: elapsed(),
+        ...(retryAfter !== undefined && { retryAfter }),
+      };
     } catch (error) {
       if (timedOut) return { kind: "error", error: timeout, durationMs: elapsed() };
       if (signal.aborted) return { kind: "error", error: "aborted: dispatcher shutting down", durationMs: elapsed() };

@@ -41,16 +41,23 @@ export async function sign(
   return "v1," + (await hmac(secret, msgId, timestampSeconds, body)).toBase64();
 }
 
+/**
+ * The Standard Webhooks headers. Several keys (a rotation's grace period:
+ * the new one first, then the old) give several signatures separated by
+ * spaces, so a receiver holding either secret verifies.
+ */
 export async function webhookHeaders(
-  secret: string | CryptoKey,
+  secret: string | CryptoKey | readonly (string | CryptoKey)[],
   msgId: string,
   timestampSeconds: number,
   body: string,
 ): Promise<Record<string, string>> {
+  const secrets = Array.isArray(secret) ? secret : [secret as string | CryptoKey];
+  const signatures = await Promise.all(secrets.map((s) => sign(s, msgId, timestampSeconds, body)));
   return {
     "webhook-id": msgId,
     "webhook-timestamp": String(timestampSeconds),
-    "webhook-signature": await sign(secret, msgId, timestampSeconds, body),
+    "webhook-signature": signatures.join(" "),
     "webhook-version": "1",
     "content-type": "application/json",
   };

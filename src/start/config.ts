@@ -5,6 +5,9 @@ import { TOKEN68, TOKEN68_CHARS } from "./api-token.ts";
 
 export type InspectTarget = { kind: "sky" } | { kind: "websocket"; url: string };
 
+/** OpenTelemetry traces: OTLP/HTTP to `endpoint`/v1/traces, exported every `scheduleDelayMs`. */
+export type OtelTarget = { endpoint: string; serviceName: string; scheduleDelayMs: number };
+
 export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
@@ -34,6 +37,22 @@ export type Config = {
   allowPlatformWebhooks: boolean;
   /** How long an API request's body may take to arrive once its headers have; a 408 after. */
   requestTimeoutMs: number;
+  /** Shortest gap between two live-view snapshots to one viewer. */
+  liveIntervalMs: number;
+  otel: OtelTarget | undefined;
+  /** The per-endpoint delivery policy (README: "The per-endpoint policy"). */
+  policy: PolicyConfig;
+};
+
+export type PolicyConfig = {
+  /** Each retry delay × a uniform factor in [1 − j, 1 + j]. */
+  retryJitter: number;
+  /** null: a tripped breaker stays open until re-enabled (dwctl). */
+  breakerCooldownSecs: number | null;
+  breakerCooldownMaxSecs: number;
+  retryAfterMaxSecs: number;
+  disableOnGone: boolean;
+  maxInFlightPerWebhook: number;
 };
 
 export class ConfigError extends Error {
@@ -61,6 +80,19 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (["true", "1", "yes", "on"].includes(value)) return true;
   if (["false", "0", "no", "off"].includes(value)) return false;
   throw new ConfigError(name, "true or false", raw);
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw.trim());
+  if (!/^\d*\.?\d+$/.test(raw.trim()) || value > 1) throw new ConfigError(name, "a number from 0 to 1", raw);
+  return value;
+}
+
+function optionalInteger(env: Env, name: string, min: number, max: number): number | null {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === "" ? null : integer(env, name, 0, min, max);
 }
 
 function retrySchedule(env: Env): number[] {
@@ -100,6 +132,27 @@ function host(env: Env): string {
   return raw;
 }
 
+/** The standard OTEL_* variables statehook reads; traces are off unless the endpoint is set. */
+function otelTarget(env: Env): OtelTarget | undefined {
+  const raw = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
+    // The value may carry credentials: named, not echoed.
+    throw new ConfigError("OTEL_EXPORTER_OTLP_ENDPOINT", "an http:// or https:// URL (OTLP/HTTP)", "<redacted>");
+  }
+  return {
+    endpoint: raw,
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || "statehook",
+    scheduleDelayMs: integer(env, "OTEL_BSP_SCHEDULE_DELAY", 5000, 1, 3_600_000),
+  };
+}
+
 export function loadConfig(env: Env): Config {
   const dbUrl = databaseUrl(env);
   const token = env.STATEHOOK_API_TOKEN?.trim();
@@ -129,5 +182,15 @@ export function loadConfig(env: Env): Config {
     maxPublishBytes: integer(env, "STATEHOOK_MAX_PUBLISH_BYTES", 16 * 1024 * 1024, 1024, 2 ** 40),
     allowPlatformWebhooks: boolean(env, "STATEHOOK_ALLOW_PLATFORM_WEBHOOKS", false),
     requestTimeoutMs: integer(env, "STATEHOOK_REQUEST_TIMEOUT_MS", 10_000, 100, 3_600_000),
+    liveIntervalMs: integer(env, "STATEHOOK_LIVE_INTERVAL_MS", 500, 50, 60_000),
+    otel: otelTarget(env),
+    policy: {
+      retryJitter: fraction(env, "STATEHOOK_RETRY_JITTER", 0.2),
+      breakerCooldownSecs: optionalInteger(env, "STATEHOOK_BREAKER_COOLDOWN_SECS", 1, 86_400),
+      breakerCooldownMaxSecs: integer(env, "STATEHOOK_BREAKER_COOLDOWN_MAX_SECS", 3600, 1, 604_800),
+      retryAfterMaxSecs: integer(env, "STATEHOOK_RETRY_AFTER_MAX_SECS", 3600, 0, 604_800),
+      disableOnGone: boolean(env, "STATEHOOK_DISABLE_ON_GONE", true),
+      maxInFlightPerWebhook: integer(env, "STATEHOOK_MAX_IN_FLIGHT_PER_WEBHOOK", 20, 1, 100_000),
+    },
   };
 }

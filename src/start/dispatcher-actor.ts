@@ -5,7 +5,7 @@
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
 import type { ClaimedDelivery, SignedRequest } from "../../machines/delivery.ts";
 import { deliveryPool } from "../../machines/delivery-pool.ts";
-import { dispatcherMachine, type DispatcherSettings } from "../../machines/dispatcher.ts";
+import { dispatcherMachine, type DispatcherSettings, type ResultBatch } from "../../machines/dispatcher.ts";
 import type { Config } from "./config.ts";
 import { claimDue } from "../db/claim.ts";
 import { DELIVERY_CHANNEL } from "../db/migrations.ts";
@@ -13,7 +13,10 @@ import { recordOutcomes } from "../db/outcomes.ts";
 import type { Sql } from "../db/client.ts";
 import { withEffects } from "../send/delivery-effects.ts";
 import { createKeyring } from "../send/keyring.ts";
+import { createLiveFeed, type LiveFeed } from "./live-feed.ts";
 import type { Metrics } from "./metrics.ts";
+import { traced } from "./traced.ts";
+import type { Traces } from "./traces.ts";
 import { createSender, type Send } from "../send/sender.ts";
 import { webhookHeaders } from "../send/signing.ts";
 
@@ -27,6 +30,8 @@ export type DispatcherDeps = {
   now?: () => number;
   log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** OpenTelemetry spans of claims, attempts and result batches; none when unset. */
+  traces?: Traces;
 };
 
 export type Dispatcher = {
@@ -34,6 +39,8 @@ export type Dispatcher = {
   wake(): void;
   reenabled(webhookId: string): void;
   running(): boolean;
+  /** What the live view shows; costs nothing until someone watches. */
+  live: LiveFeed;
   /** Stops claiming, drains within the grace period, records outcomes. */
   stop(): Promise<void>;
 };
@@ -51,6 +58,15 @@ export function settingsFrom(config: Config): DispatcherSettings {
     webhookIdleMs: WEBHOOK_IDLE_MS,
     schedule: config.retrySchedule,
     threshold: config.circuitBreakerThreshold,
+    policy: {
+      jitter: config.policy.retryJitter,
+      random: Math.random,
+      retryAfterMaxSecs: config.policy.retryAfterMaxSecs,
+      disableOnGone: config.policy.disableOnGone,
+      probesWait: config.policy.breakerCooldownSecs !== null,
+    },
+    coolDownMs: config.policy.breakerCooldownSecs === null ? null : config.policy.breakerCooldownSecs * 1000,
+    coolDownMaxMs: config.policy.breakerCooldownMaxSecs * 1000,
   };
 }
 
@@ -66,26 +82,31 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   });
 
   const sign = async (row: ClaimedDelivery): Promise<SignedRequest> => {
-    const key = await keyring.key(row.webhookId);
-    const headers = await webhookHeaders(key, row.eventId, Math.floor(now() / 1000), row.payload);
+    const keys = await keyring.keys(row.webhookId);
+    const headers = await webhookHeaders(keys, row.eventId, Math.floor(now() / 1000), row.payload);
     return { url: row.url!, headers, body: row.payload };
   };
   // Sends still open when the dispatcher has finished were abandoned past the
   // grace period (their claims are released): they are aborted then.
   const stopping = new AbortController();
-  const delivery = withEffects({ sign, send: (request) => send(request, stopping.signal) });
+  const effects = traced(deps.traces, {
+    send: (request: SignedRequest) => send(request, stopping.signal),
+    claim: async (limit: number) => {
+      const rows = await claimDue(sql, limit, config.claimTimeoutSecs, config.policy);
+      return rows.map(({ secret, previousSecret, ...row }) => {
+        if (secret !== null) keyring.remember(row.webhookId, secret, previousSecret);
+        return row;
+      });
+    },
+    record: (batch: ResultBatch) => recordOutcomes(sql, batch, config.circuitBreakerThreshold, config.policy),
+  });
+  const delivery = withEffects({ sign, send: effects.send });
 
   const machine = dispatcherMachine.provide({
     actors: {
       deliveries: deliveryPool(delivery),
-      claim: fromPromise(async ({ input }) => {
-        const rows = await claimDue(sql, input.limit, config.claimTimeoutSecs);
-        return rows.map(({ secret, ...row }) => {
-          if (secret !== null) keyring.remember(row.webhookId, secret);
-          return row;
-        });
-      }),
-      recordOutcomes: fromPromise(({ input }) => recordOutcomes(sql, input, config.circuitBreakerThreshold)),
+      claim: fromPromise(({ input }) => effects.claim(input.limit)),
+      recordOutcomes: fromPromise(({ input }) => effects.record(input)),
     },
   });
 
@@ -130,6 +151,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
 
   return {
     actor,
+    live: createLiveFeed(actor, metrics, now),
     wake,
     reenabled: (webhookId) => actor.send({ type: "WEBHOOK.REENABLED", webhookId }),
     running: () => {

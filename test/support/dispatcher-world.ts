@@ -57,7 +57,7 @@ export type World = {
   answerClaim(count: number, pick?: (i: number) => Partial<ClaimedDelivery>): ClaimedDelivery[];
   failClaim(): void;
   /** Finishes the send of `deliveryId` (or the oldest) with an HTTP status, or crashes the delivery actor (null). */
-  finishSend(status: number | null, deliveryId?: string): string | undefined;
+  finishSend(status: number | null, deliveryId?: string, retryAfter?: number): string | undefined;
   answerRecord(ok: boolean): void;
   /** With `holdReleases`: the pool's release report (its answer to ABANDON) not yet passed to the dispatcher. */
   heldRelease(): PoolReport | undefined;
@@ -189,7 +189,7 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
           url: "https://receiver.example/hook",
           webhookEnabled: true,
           consecutiveFailures: 0,
-          webhookVersion: 1,
+          probe: false,
           ...pick?.(i),
         });
       }
@@ -202,12 +202,20 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
       claim.open = false;
       claim.reject(new Error("database unavailable"));
     },
-    finishSend(status: number | null, deliveryId?: string) {
+    finishSend(status: number | null, deliveryId?: string, retryAfter?: number) {
       const send = deliveryId === undefined ? world.sends[0] : world.sends.find((s) => s.deliveryId === deliveryId);
       if (!send) return undefined;
       world.sends = world.sends.filter((s) => s !== send);
       // null crashes the delivery actor: its guard reads a result that is not there.
-      send.resolve(status === null ? null : { kind: "response", statusCode: status, responseBody: "", durationMs: 1 });
+      send.resolve(
+        status === null ? null : {
+          kind: "response",
+          statusCode: status,
+          responseBody: "",
+          durationMs: 1,
+          ...(retryAfter && { retryAfter }),
+        },
+      );
       return send.deliveryId;
     },
     answerRecord(ok: boolean) {
