@@ -5,10 +5,11 @@ import { join } from "node:path";
 import process from "node:process";
 import { ROOT, runtime, spawnProcess } from "../test/support/service.ts";
 
-export async function startPlainLoop(env: Record<string, string>) {
+/** `runtimeFlags` go before the script (the benchmark's BENCH_PROFILE flags). */
+export async function startPlainLoop(env: Record<string, string>, runtimeFlags: string[] = []) {
   const bin = join(ROOT, "node_modules", ".bin", runtime);
   const script = join(ROOT, "bench", "plain-loop.ts");
-  const argv = runtime === "bun" ? [bin, script] : [bin, "run", "-A", script];
+  const argv = runtime === "bun" ? [bin, ...runtimeFlags, script] : [bin, "run", "-A", ...runtimeFlags, script];
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("STATEHOOK_")) childEnv[k] = v;
   Object.assign(childEnv, env);

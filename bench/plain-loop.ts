@@ -14,7 +14,7 @@
 // a claim waits for the failures collected before it to be written (a
 // webhook they disable is then claimed as disabled).
 import process from "node:process";
-import { type ClaimedDelivery, type DeliveryOutcome, judged } from "../machines/delivery.ts";
+import { type ClaimedDelivery, type DeliveryOutcome, type DeliveryPolicy, judged } from "../machines/delivery.ts";
 import { connect } from "../src/db/client.ts";
 import { claimDue } from "../src/db/claim.ts";
 import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
@@ -34,6 +34,14 @@ const send = createSender({
 });
 const never = new AbortController().signal; // as the service's one shared stop signal
 const schedule = config.retrySchedule;
+// As the dispatcher judges attempts (src/start/dispatcher-actor.ts, settingsFrom).
+const policy: DeliveryPolicy = {
+  jitter: config.policy.retryJitter,
+  random: Math.random,
+  retryAfterMaxSecs: config.policy.retryAfterMaxSecs,
+  disableOnGone: config.policy.disableOnGone,
+  probesWait: config.policy.breakerCooldownSecs !== null,
+};
 const max = config.maxConcurrentSends;
 const batch = Math.min(config.claimBatchSize, max);
 // Claim again once this many slots are free (and never for fewer rows).
@@ -67,11 +75,11 @@ const unsent = (row: ClaimedDelivery): DeliveryOutcome => ({
 async function deliver(row: ClaimedDelivery): Promise<DeliveryOutcome> {
   if (row.url === null || !row.webhookEnabled) return unsent(row);
   try {
-    const key = await keyring.key(row.webhookId);
-    const headers = await webhookHeaders(key, row.eventId, Math.floor(Date.now() / 1000), row.payload);
-    return judged({ delivery: row, schedule }, await send({ url: row.url, headers, body: row.payload }, never));
+    const keys = await keyring.keys(row.webhookId);
+    const headers = await webhookHeaders(keys, row.eventId, Math.floor(Date.now() / 1000), row.payload);
+    return judged({ delivery: row, schedule, policy }, await send({ url: row.url, headers, body: row.payload }, never));
   } catch (error) {
-    return judged({ delivery: row, schedule }, { kind: "error", error: String(error), durationMs: 0 });
+    return judged({ delivery: row, schedule, policy }, { kind: "error", error: String(error), durationMs: 0 });
   }
 }
 
@@ -88,7 +96,7 @@ function pump() {
     writing = true;
     const taken = outcomes;
     outcomes = [];
-    recordOutcomes(sql, { outcomes: taken, released: [] }, config.circuitBreakerThreshold).then(
+    recordOutcomes(sql, { outcomes: taken, released: [] }, config.circuitBreakerThreshold, config.policy).then(
       () => {
         written += taken.length;
         writing = false;
@@ -108,13 +116,13 @@ function pump() {
   barrier = null;
   claiming = true;
   const limit = Math.min(batch, free);
-  claimDue(sql, limit, config.claimTimeoutSecs).then(
+  claimDue(sql, limit, config.claimTimeoutSecs, config.policy).then(
     (rows) => {
       claiming = false;
       moreDue = rows.length >= limit;
       inFlight += rows.length;
       for (const row of rows) {
-        if (row.secret !== null) keyring.remember(row.webhookId, row.secret);
+        if (row.secret !== null) keyring.remember(row.webhookId, row.secret, row.previousSecret);
         deliver(row).then(finished);
       }
       pump();

@@ -14,8 +14,8 @@
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
 // BENCH_RATES (the latency runs as rate:seconds pairs; 100:10,quarter:10, where
 // "quarter" is a quarter of the service's all-healthy throughput in this run),
-// BENCH_PROFILE (a directory: the service writes a CPU profile there on exit;
-// a .cpuprofile; Bun only, Deno 2.9 has no such flag).
+// BENCH_PROFILE (a directory: the service and the plain loop each write a CPU
+// profile there on exit, a .cpuprofile; Bun only, Deno 2.9 has no such flag).
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -69,7 +69,7 @@ async function main() {
 
     let saturation: number | undefined;
     if (!SKIP.has("throughput")) {
-      plain = await startPlainLoop(serviceEnv(pg.url));
+      plain = await startPlainLoop(serviceEnv(pg.url), runtimeFlags);
       const contenders = { statehook: service, plain };
       log("throughput warm-up");
       const warmUp = Math.max(1000, Math.round(THROUGHPUT_N / 10));
