@@ -289,3 +289,28 @@ test("dispatcher: a claim the database fails is tried again after a pause, and a
   await w.settle();
   assert.equal(w.sends.length, 1);
 });
+
+test("dispatcher: with sends in flight a claim waits for a quarter of a batch of free slots; with none in flight one is enough", async () => {
+  const w = createWorld({ ...SETTINGS, batchSize: 8, maxInFlight: 8, threshold: 1_000_000 });
+  await w.settle();
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  assert.equal(w.openClaim()?.limit, 8, "nothing in flight: a claim at once");
+  w.answerClaim(8);
+  await w.settle();
+  assert.equal(w.sends.length, 8);
+  w.finishSend(200);
+  await w.settle();
+  assert.equal(w.openClaim(), undefined, "one slot free of eight: no claim yet");
+  w.finishSend(200);
+  await w.settle();
+  assert.equal(w.openClaim()?.limit, 2, "two free (a quarter of the batch): the claim goes out for them");
+  w.answerClaim(0);
+  await w.settle();
+  while (w.sends.length > 0) w.finishSend(200);
+  await w.settle();
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  assert.equal(w.openClaim()?.limit, 8, "nothing in flight again: a WAKE claims at once");
+  w.stop();
+});
