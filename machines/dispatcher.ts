@@ -117,6 +117,8 @@ const endpointMachine = webhookMachine.provide({
   },
 });
 const WEBHOOK_ACTOR_PREFIX = "webhook:";
+/** A success that is not the probe and asks no pause: all it tells the webhook actor is "reset". */
+const plainSuccess = (o: DeliveryOutcome) => o.status === "delivered" && !o.probe && !o.gone && !o.pauseSecs;
 const webhookActorId = (webhookId: string) => `${WEBHOOK_ACTOR_PREFIX}${webhookId}`;
 
 export const dispatcherMachine = setup({
@@ -210,13 +212,35 @@ export const dispatcherMachine = setup({
       if (event.type !== "DELIVERIES.FINISHED") return;
       let results = context.results;
       let failedThrough = context.failedThrough;
-      for (const [i, outcome] of event.outcomes.entries()) {
-        results = { outcome, earlier: results };
-        if (outcome.attempted && outcome.status !== "delivered") failedThrough = context.collected + i + 1;
-        const webhook = outcome.attempted ? system.get(webhookActorId(outcome.webhookId)) : undefined;
+      // Each endpoint's actor hears its attempts in the order they finished,
+      // except that a run of plain successes reaches it as its last one: a
+      // success only resets the failure count (a second reset changes
+      // nothing) and is ignored while the breaker is open or half-open
+      // unless it is the probe, so the run and its last success leave the
+      // actor in the same state. Under load that is one event per endpoint
+      // per report instead of one per delivery.
+      const lastSuccess = new Map<string, DeliveryOutcome>();
+      const tell = (outcome: DeliveryOutcome) => {
+        const webhook = system.get(webhookActorId(outcome.webhookId));
         const finished: WebhookEvent = { type: "FINISHED", outcome };
         if (webhook) enqueue.sendTo(webhook, finished);
+      };
+      for (const [i, outcome] of event.outcomes.entries()) {
+        results = { outcome, earlier: results };
+        if (!outcome.attempted) continue;
+        if (outcome.status !== "delivered") failedThrough = context.collected + i + 1;
+        if (plainSuccess(outcome)) {
+          lastSuccess.set(outcome.webhookId, outcome);
+          continue;
+        }
+        const run = lastSuccess.get(outcome.webhookId);
+        if (run) {
+          lastSuccess.delete(outcome.webhookId);
+          tell(run);
+        }
+        tell(outcome);
       }
+      for (const run of lastSuccess.values()) tell(run);
       enqueue.assign({
         inFlight: context.inFlight - event.outcomes.length,
         results,

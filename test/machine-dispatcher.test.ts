@@ -8,6 +8,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import type { AnyActorRef } from "xstate";
+import type { DeliveryOutcome } from "../machines/delivery.ts";
 import { createWorld, SETTINGS, type World } from "./support/dispatcher-world.ts";
 
 const RUNS = 150;
@@ -312,5 +314,50 @@ test("dispatcher: with sends in flight a claim waits for a quarter of a batch of
   w.actor.send({ type: "WAKE" });
   await w.settle();
   assert.equal(w.openClaim()?.limit, 8, "nothing in flight again: a WAKE claims at once");
+  w.stop();
+});
+
+test("dispatcher: a run of plain successes reaches the endpoint's actor as its last one; failures each, in order", async () => {
+  const heard: string[] = [];
+  const w = createWorld({ ...SETTINGS, batchSize: 8, maxInFlight: 8 }, {
+    inspect: (e) => {
+      if (
+        e.type === "@xstate.event" && (e.actorRef as AnyActorRef).id === "webhook:w1" && e.event.type === "FINISHED"
+      ) {
+        heard.push(`${e.event.outcome.deliveryId} ${e.event.outcome.status}`);
+      }
+    },
+  });
+  await w.settle();
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  const rows = w.answerClaim(6, () => ({ webhookId: "w1" }));
+  await w.settle();
+  const outcome = (id: string, status: "delivered" | "failed"): DeliveryOutcome => ({
+    deliveryId: id,
+    webhookId: "w1",
+    attemptsBefore: 0,
+    status,
+    attempted: true,
+    retryDelaySecs: status === "failed" ? 5 : null,
+    statusCode: status === "failed" ? 500 : 200,
+    error: status === "failed" ? "HTTP 500" : null,
+    durationMs: 1,
+    responseBody: "",
+  });
+  // One report, as the pool sends it when several sends finish in one turn.
+  const [a, b, c, d, e, f] = rows.map((r) => r.id);
+  w.actor.send({
+    type: "DELIVERIES.FINISHED",
+    outcomes: [outcome(a, "delivered"), outcome(b, "delivered"), outcome(c, "failed"), outcome(d, "delivered")],
+  });
+  await w.settle();
+  assert.deepEqual(heard, [`${b} delivered`, `${c} failed`, `${d} delivered`]);
+  const webhook = w.actor.system.get("webhook:w1")!;
+  assert.equal(webhook.getSnapshot().context.consecutiveFailures, 0, "the last success reset the count");
+  w.actor.send({ type: "DELIVERIES.FINISHED", outcomes: [outcome(e, "failed"), outcome(f, "failed")] });
+  await w.settle();
+  assert.deepEqual(heard.slice(3), [`${e} failed`, `${f} failed`]);
+  assert.equal(webhook.getSnapshot().context.consecutiveFailures, 2);
   w.stop();
 });
