@@ -117,13 +117,21 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   actor.on("claimed", ({ count }) => metrics?.claimed.inc(count));
   actor.on("finished", ({ outcomes }) => {
     if (!metrics) return;
+    // Counted per report, not per outcome: each labelled inc hashes its labels.
+    let succeeded = 0;
+    let failed = 0;
+    let exhausted = 0;
     for (const outcome of outcomes) {
       if (outcome.attempted) {
-        metrics.deliveries.inc({ outcome: outcome.status === "delivered" ? "success" : "failure" });
+        if (outcome.status === "delivered") succeeded++;
+        else failed++;
         if (outcome.durationMs !== null) metrics.attemptDuration.observe(outcome.durationMs / 1000);
       }
-      if (outcome.status === "exhausted") metrics.exhausted.inc();
+      if (outcome.status === "exhausted") exhausted++;
     }
+    if (succeeded > 0) metrics.deliveries.inc({ outcome: "success" }, succeeded);
+    if (failed > 0) metrics.deliveries.inc({ outcome: "failure" }, failed);
+    if (exhausted > 0) metrics.exhausted.inc(exhausted);
   });
   actor.on("recorded", ({ webhooks, outcomes, released }) => {
     metrics?.writeBatch.observe(outcomes + released);
