@@ -4,8 +4,12 @@
 // batches. Keeping the actors out of the dispatcher machine's own children
 // keeps that machine's work per batch, not per delivery: XState copies a
 // machine's children map on every spawn and stop, and runs a whole macrostep
-// for every child's done event.
+// for every child's done event. Each delivery actor runs its machine through
+// flatMachine (flat-machine.ts): the same definition and effects without
+// XState's general interpreter, which cost more per delivery than anything
+// but fetch.
 import { type AnyActorRef, createActor, fromCallback } from "xstate";
+import { flatMachine } from "./flat-machine.ts";
 import type { ClaimedDelivery, DeliveryInput, deliveryMachine, DeliveryOutcome, DeliveryPolicy } from "./delivery.ts";
 
 /** A claim given back unsent (shutdown past its grace): due again at once, no attempt counted. */
@@ -49,6 +53,7 @@ const stop = (ref: AnyActorRef) => ref.send({ type: "xstate.stop" });
  * step per delivery.
  */
 export function deliveryPool(delivery: DeliveryLogic) {
+  const logic = flatMachine(delivery);
   return fromCallback<PoolEvent | { type: typeof REPORT }, PoolInput, PoolReport>(
     ({ input, receive, sendBack, self, system }) => {
       const live = new Map<string, Live>();
@@ -81,7 +86,7 @@ export function deliveryPool(delivery: DeliveryLogic) {
             let id = `delivery:${row.id}`;
             if (live.has(id)) id = `${id}~${++reclaims}`;
             const deliveryInput: DeliveryInput = { delivery: row, schedule: input.schedule, policy: input.policy };
-            const ref = createActor(delivery, { parent: self, id, input: deliveryInput });
+            const ref = createActor(logic, { parent: self, id, input: deliveryInput });
             live.set(id, { ref, delivery: row });
             ref.start();
           }
