@@ -168,8 +168,10 @@ test("a viewer sees snapshots whose counts follow the deliveries, with no payloa
       "consecutive_failures",
       "in_flight",
       "last_status_code",
+      "paused",
       "sent_per_sec",
       "state",
+      "value",
     ]);
     await until(() => viewer.frames.some((f) => f.kind === "ping"), 10_000, "a ping");
   } finally {

@@ -11,8 +11,11 @@ import { redact } from "./inspect.ts";
 import type { Metrics } from "./metrics.ts";
 
 export type LiveWebhook = {
+  /** The breaker: closed, open or half_open. */
   state: string;
   paused: boolean;
+  /** The actor's whole state value, for drawing it on the machine. */
+  value: unknown;
   consecutive_failures: number;
   in_flight: number;
   sent_per_sec: number;
@@ -142,6 +145,7 @@ export function createLiveFeed(
       webhooks[webhookId] = {
         state: typeof value === "object" && value.breaker ? value.breaker : String(value),
         paused: typeof value === "object" && value.pace === "paused",
+        value,
         consecutive_failures: snapshot.context?.consecutiveFailures ?? 0,
         in_flight: inFlightOf.get(webhookId) ?? 0,
         sent_per_sec: elapsedMs > 0 ? Math.round((since * 1000 / elapsedMs) * 10) / 10 : 0,

@@ -125,7 +125,9 @@ export function MachinesView({ api, snapshot, params }) {
           counts = countsById(root, machines[graph.name]);
           const total = [...counts.values()].reduce((a, b) => a + b, 0);
           note = `${total} ${graph.name} ${total === 1 ? "actor" : "actors"}`;
-          if (graph.name === "webhook" && chosenActor) current = activeIds(root, chosenActor.state);
+          if (graph.name === "webhook" && chosenActor) {
+            current = activeIds(root, chosenActor.value ?? chosenActor.state);
+          }
         }
         return html`
           <${Machine} key=${graph.name} graph=${graph} active=${active} counts=${counts} current=${current}
