@@ -300,10 +300,14 @@ test("create and edit a webhook from the page", { skip }, async () => {
   const { page, receiver } = world!;
   await page.getByRole("button", { name: "New webhook" }).click();
   const create = page.getByTestId("create-dialog");
-  await create.locator('input[name="user_id"]').fill(USER);
   await create.locator('input[name="url"]').fill(`${receiver.url}/b`);
   await create.locator('input[name="event_types"]').fill("order.created, order.paid");
   await create.locator('input[name="description"]').fill("made on the page");
+  // A form's complaint shows in its dialog, which stays open to be corrected.
+  await create.locator('input[name="user_id"]').fill("not-a-uuid");
+  await create.getByRole("button", { name: "Create" }).click();
+  await text(create.getByRole("alert"), "user id must be a UUID");
+  await create.locator('input[name="user_id"]').fill(USER);
   await create.getByRole("button", { name: "Create" }).click();
   const secret = await page.getByTestId("secret");
   await secret.waitFor();
@@ -333,6 +337,10 @@ test("endpoints filter by user and by state, a page at a time", { skip }, async 
     ids.push((await api("POST", `/users/${other}/webhooks`, { url: `${receiver.url}/other/${n}` })).id);
   }
   const form = page.locator("form.filters");
+  // A filter known to be wrong is not applied: Filter is off and says why.
+  await form.locator('input[name="user_id"]').fill("not-a-uuid");
+  await text(form.locator(".error"), "user id must be a UUID");
+  assert.ok(await form.getByRole("button", { name: "Filter" }).isDisabled());
   await form.locator('input[name="user_id"]').fill(other);
   await form.getByRole("button", { name: "Filter" }).click();
   const rows = page.locator("tr[data-webhook-id]");
