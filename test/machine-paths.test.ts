@@ -36,7 +36,6 @@ import { dispatcherMachine, inFinishOrder } from "../machines/dispatcher.ts";
 import { webhookMachine } from "../machines/webhook.ts";
 import { keyOfTaken, stateNodes, transitions } from "../scripts/diagrams.ts";
 import { claimDue } from "../src/db/claim.ts";
-import { epochMicros } from "../src/db/epoch-micros.ts";
 import { createDelivery } from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
 import { createWebhook } from "../src/db/webhooks.ts";
