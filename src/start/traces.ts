@@ -5,7 +5,7 @@
 // here is loaded (the SDK is imported dynamically) and the dispatcher wraps
 // none of its effects, so the hot path pays nothing.
 import type { ClaimedDelivery, SendResult } from "../../machines/delivery.ts";
-import type { RecordedWebhook, ResultBatch } from "../../machines/dispatcher.ts";
+import type { RecordedWebhook, ResultBatch } from "../../machines/result-writer.ts";
 import pkg from "../../package.json" with { type: "json" };
 import type { OtelTarget } from "./config.ts";
 import type { Log } from "./log.ts";
