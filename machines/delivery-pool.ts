@@ -5,7 +5,7 @@
 // keeps that machine's work per batch, not per delivery: XState copies a
 // machine's children map on every spawn and stop, and runs a whole macrostep
 // for every child's done event.
-import { type AnyActorRef, createActor, fromCallback } from "xstate";
+import { type AnyActorRef, createActor, type DoneActorEvent, type ErrorActorEvent, fromCallback } from "xstate";
 import type { ClaimedDelivery, DeliveryInput, deliveryMachine, DeliveryOutcome, DeliveryPolicy } from "./delivery.ts";
 
 /** A claim given back unsent (shutdown past its grace): due again at once, no attempt counted. */
@@ -33,9 +33,13 @@ export type PoolReport =
 type DeliveryLogic = typeof deliveryMachine;
 type Live = { ref: AnyActorRef; delivery: ClaimedDelivery };
 
-const DONE_PREFIX = "xstate.done.actor.";
-const ERROR_PREFIX = "xstate.error.actor.";
 const REPORT = "POOL.REPORT";
+/** What the pool hears: the dispatcher's requests, its own report timer, and its delivery actors ending. */
+type Received =
+  | PoolEvent
+  | { type: typeof REPORT }
+  | DoneActorEvent<DeliveryOutcome>
+  | ErrorActorEvent;
 // A child (it has a parent) cannot be stop()ped; the stop event is how a
 // parent stops one.
 const stop = (ref: AnyActorRef) => ref.send({ type: "xstate.stop" });
@@ -49,7 +53,7 @@ const stop = (ref: AnyActorRef) => ref.send({ type: "xstate.stop" });
  * step per delivery.
  */
 export function deliveryPool(delivery: DeliveryLogic) {
-  return fromCallback<PoolEvent | { type: typeof REPORT }, PoolInput, PoolReport>(
+  return fromCallback<Received, PoolInput, PoolReport>(
     ({ input, receive, sendBack, self, system }) => {
       const live = new Map<string, Live>();
       let finished: DeliveryOutcome[] = [];
@@ -71,11 +75,10 @@ export function deliveryPool(delivery: DeliveryLogic) {
       };
 
       receive((event) => {
-        const type = (event as { type: string }).type;
-        if (type === REPORT) {
+        if (event.type === REPORT) {
           if (reportQueued) report();
-        } else if (type === "DELIVER") {
-          for (const row of (event as { rows: ClaimedDelivery[] }).rows) {
+        } else if (event.type === "DELIVER") {
+          for (const row of event.rows) {
             // A row whose claim ran out mid-send can be claimed again while
             // its first actor still runs: the second gets an id of its own.
             let id = `delivery:${row.id}`;
@@ -85,7 +88,7 @@ export function deliveryPool(delivery: DeliveryLogic) {
             live.set(id, { ref, delivery: row });
             ref.start();
           }
-        } else if (type === "ABANDON") {
+        } else if (event.type === "ABANDON") {
           if (reportQueued) report(); // what finished before the abandon is an outcome, not a release
           const released: Release[] = [];
           for (const { ref, delivery } of live.values()) {
@@ -98,16 +101,16 @@ export function deliveryPool(delivery: DeliveryLogic) {
           }
           live.clear();
           sendBack({ type: "DELIVERIES.RELEASED", released });
-        } else if (type.startsWith(DONE_PREFIX)) {
-          const id = type.slice(DONE_PREFIX.length);
-          if (!live.delete(id)) return;
-          finished.push((event as unknown as { output: DeliveryOutcome }).output);
+        } else if ("output" in event) {
+          // A delivery actor finished: its outcome.
+          if (!live.delete(event.actorId)) return;
+          finished.push(event.output);
           queueReport();
-        } else if (type.startsWith(ERROR_PREFIX)) {
-          const id = type.slice(ERROR_PREFIX.length);
-          const entry = live.get(id);
+        } else {
+          // A delivery actor threw.
+          const entry = live.get(event.actorId);
           if (!entry) return;
-          live.delete(id);
+          live.delete(event.actorId);
           crashed.push(entry.delivery.id);
           queueReport();
         }

@@ -135,7 +135,7 @@ test("only the dashboard's own files are served", async () => {
   }
 });
 
-test("/dashboard/machines.json is every state and transition of the three machines", async () => {
+test("/dashboard/machines.json is every state and transition of every machine", async () => {
   const { response, text } = await get("/dashboard/machines.json");
   assert.equal(response.status, 200);
   const { machines } = JSON.parse(text) as {

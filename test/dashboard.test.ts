@@ -383,11 +383,17 @@ test(
     }
     const webhookMachine = page.locator('[data-machine="webhook"]');
     await webhookMachine.locator('[data-state="webhook.breaker.closed"].current').waitFor();
+    await webhookMachine.locator('[data-state="webhook.pace.flowing"].current').waitFor();
     await text(webhookMachine.locator('[data-count="webhook.breaker.closed"]'), (t) => Number(t) >= 1);
     assert.ok(
       (await page.locator('[data-machine="dispatcher"] .state.active').count()) >= 3,
       "the dispatcher's states",
     );
+    // The result writer's regions: what the intake asks of it, and its writing.
+    const writer = page.locator('[data-machine="result-writer"]');
+    await writer.locator('[data-state="resultWriter.writing.idle"].active').waitFor();
+    await writer.locator('[data-state="resultWriter.intake.open"].active').waitFor();
+    await text(writer.locator('[data-testid="result-writer-note"]'), (t) => t === "unwritten: 0");
 
     receiver.setHandler(respond(500, "receiver down"));
     for (let n = 0; n < THRESHOLD; n++) await publish(200 + n);

@@ -7,7 +7,7 @@
 // Types only: erased at run time, so they load nothing.
 import type { Attributes, SpanKind as Kind } from "@opentelemetry/api";
 import type { ClaimedDelivery, SendResult } from "../../machines/delivery.ts";
-import type { RecordedWebhook, ResultBatch } from "../../machines/dispatcher.ts";
+import type { RecordedWebhook, ResultBatch } from "../../machines/result-writer.ts";
 import pkg from "../../package.json" with { type: "json" };
 import type { OtelTarget } from "./config.ts";
 import type { Log } from "./log.ts";
