@@ -8,7 +8,7 @@
 // flatMachine (flat-machine.ts): the same definition and effects without
 // XState's general interpreter, which cost more per delivery than anything
 // but fetch.
-import { type AnyActorRef, createActor, fromCallback } from "xstate";
+import { type AnyActorRef, createActor, type DoneActorEvent, type ErrorActorEvent, fromCallback } from "xstate";
 import { flatMachine } from "./flat-machine.ts";
 import type { ClaimedDelivery, DeliveryInput, deliveryMachine, DeliveryOutcome, DeliveryPolicy } from "./delivery.ts";
 
@@ -37,9 +37,13 @@ export type PoolReport =
 type DeliveryLogic = typeof deliveryMachine;
 type Live = { ref: AnyActorRef; delivery: ClaimedDelivery };
 
-const DONE_PREFIX = "xstate.done.actor.";
-const ERROR_PREFIX = "xstate.error.actor.";
 const REPORT = "POOL.REPORT";
+/** What the pool hears: the dispatcher's requests, its own report timer, and its delivery actors ending. */
+type Received =
+  | PoolEvent
+  | { type: typeof REPORT }
+  | DoneActorEvent<DeliveryOutcome>
+  | ErrorActorEvent;
 // A child (it has a parent) cannot be stop()ped; the stop event is how a
 // parent stops one.
 const stop = (ref: AnyActorRef) => ref.send({ type: "xstate.stop" });
@@ -54,7 +58,7 @@ const stop = (ref: AnyActorRef) => ref.send({ type: "xstate.stop" });
  */
 export function deliveryPool(delivery: DeliveryLogic) {
   const logic = flatMachine(delivery);
-  return fromCallback<PoolEvent | { type: typeof REPORT }, PoolInput, PoolReport>(
+  return fromCallback<Received, PoolInput, PoolReport>(
     ({ input, receive, sendBack, self, system }) => {
       const live = new Map<string, Live>();
       let finished: DeliveryOutcome[] = [];
@@ -76,11 +80,10 @@ export function deliveryPool(delivery: DeliveryLogic) {
       };
 
       receive((event) => {
-        const type = (event as { type: string }).type;
-        if (type === REPORT) {
+        if (event.type === REPORT) {
           if (reportQueued) report();
-        } else if (type === "DELIVER") {
-          for (const row of (event as { rows: ClaimedDelivery[] }).rows) {
+        } else if (event.type === "DELIVER") {
+          for (const row of event.rows) {
             // A row whose claim ran out mid-send can be claimed again while
             // its first actor still runs: the second gets an id of its own.
             let id = `delivery:${row.id}`;
@@ -90,7 +93,7 @@ export function deliveryPool(delivery: DeliveryLogic) {
             live.set(id, { ref, delivery: row });
             ref.start();
           }
-        } else if (type === "ABANDON") {
+        } else if (event.type === "ABANDON") {
           if (reportQueued) report(); // what finished before the abandon is an outcome, not a release
           const released: Release[] = [];
           for (const { ref, delivery } of live.values()) {
@@ -103,16 +106,16 @@ export function deliveryPool(delivery: DeliveryLogic) {
           }
           live.clear();
           sendBack({ type: "DELIVERIES.RELEASED", released });
-        } else if (type.startsWith(DONE_PREFIX)) {
-          const id = type.slice(DONE_PREFIX.length);
-          if (!live.delete(id)) return;
-          finished.push((event as unknown as { output: DeliveryOutcome }).output);
+        } else if ("output" in event) {
+          // A delivery actor finished: its outcome.
+          if (!live.delete(event.actorId)) return;
+          finished.push(event.output);
           queueReport();
-        } else if (type.startsWith(ERROR_PREFIX)) {
-          const id = type.slice(ERROR_PREFIX.length);
-          const entry = live.get(id);
+        } else {
+          // A delivery actor threw.
+          const entry = live.get(event.actorId);
           if (!entry) return;
-          live.delete(id);
+          live.delete(event.actorId);
           crashed.push(entry.delivery.id);
           queueReport();
         }

@@ -1,15 +1,25 @@
 // The dispatcher: wakes on NOTIFY (WAKE) or its poll timer, claims at most as
 // many due rows as it has free send slots, hands them to the delivery pool
 // (one delivery actor per row), keeps a webhook actor per endpoint, and hands
-// finished outcomes to a writer that records them in batches. A webhook actor
+// finished outcomes to the result writer (machines/result-writer.ts), which
+// records them in batches and tells it when a claim may start. A webhook actor
 // whose endpoint had no claim for a whole idle period is stopped (the database
 // keeps its counter; a later claim starts a new one). On STOP it
 // claims no more, gives in-flight sends the grace period, releases what is
-// left, and finishes once all is written.
-import { and, assign, emit, enqueueActions, fromPromise, not, sendParent, sendTo, setup, stateIn } from "xstate";
+// left, and finishes once the writer has written it all.
+import { assign, emit, enqueueActions, fromPromise, sendParent, sendTo, setup, stateIn } from "xstate";
 import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome, type DeliveryPolicy } from "./delivery.ts";
 import { deliveryPool, type PoolReport, type Release } from "./delivery-pool.ts";
-import { type EndpointReport, type WebhookEvent, webhookMachine } from "./webhook.ts";
+import {
+  type Failure,
+  type RecordedWebhook,
+  type ResultBatch,
+  resultWriterMachine,
+  type WriterEvent,
+  type WriterReport,
+  type Written,
+} from "./result-writer.ts";
+import { type WebhookEvent, webhookMachine } from "./webhook.ts";
 
 export type DispatcherSettings = {
   batchSize: number;
@@ -29,12 +39,7 @@ export type DispatcherSettings = {
   coolDownMaxMs?: number;
 };
 
-export type { Release };
-
-export type ResultBatch = { outcomes: DeliveryOutcome[]; released: Release[] };
-
-/** What the database says about a webhook after a batch was recorded. */
-export type RecordedWebhook = EndpointReport;
+export type { RecordedWebhook, Release, ResultBatch };
 
 export type DispatcherEvent =
   | { type: "WAKE" }
@@ -42,7 +47,8 @@ export type DispatcherEvent =
   | { type: "WEBHOOK.REENABLED"; webhookId: string }
   /** A webhook actor held claimed rows back (its endpoint is paused): their claims go back. */
   | { type: "WEBHOOK.HELD"; released: Release[] }
-  | PoolReport;
+  | PoolReport
+  | WriterReport;
 
 export type DispatcherEmitted =
   | { type: "claimed"; count: number }
@@ -52,20 +58,6 @@ export type DispatcherEmitted =
   | { type: "writeFailed"; error: unknown }
   | { type: "retired"; webhookIds: string[] };
 
-/**
- * Finished outcomes waiting for the writer, newest first. A list that only
- * grows at its head keeps collecting one outcome O(1) without mutating the
- * previous snapshot's context.
- */
-export type OutcomeList = { outcome: DeliveryOutcome; earlier: OutcomeList } | null;
-
-/** The list's outcomes in the order they finished. */
-export function inFinishOrder(list: OutcomeList): DeliveryOutcome[] {
-  const outcomes: DeliveryOutcome[] = [];
-  for (let node = list; node; node = node.earlier) outcomes.push(node.outcome);
-  return outcomes.reverse();
-}
-
 type Context = {
   settings: DispatcherSettings;
   inFlight: number;
@@ -73,32 +65,16 @@ type Context = {
   moreDue: boolean;
   /** How many rows the claim in progress asked for: a full answer means more may be due. */
   claimLimit: number;
-  /** Result writes that failed once nothing was in flight any more: bounds the wait at shutdown. */
-  failedWritesAfterStop: number;
-  /** Outcomes and releases handed to the writer so far, and how many of them are written. */
-  collected: number;
-  written: number;
-  /** How many outcomes were collected when the latest failed attempt was: failures must be written first. */
-  failedThrough: number;
-  /**
-   * A claim waits until every failed attempt collected before it was wanted
-   * is written, so the rows it reads already count those failures: a webhook
-   * our own failures just disabled is claimed as disabled, never sent once
-   * more. Successes cannot disable a webhook, so a claim never waits on them.
-   */
-  claimBarrier: number;
-  results: OutcomeList;
-  released: Release[];
-  writing: ResultBatch | null;
   /** Webhook actors whose endpoint was claimed since the last idle sweep. */
   claimedWebhooks: ReadonlySet<string>;
 };
 
-const MAX_WRITE_RETRIES_AFTER_STOP = 3;
 /** Free slots a claim waits for while sends are in flight: a quarter of a batch. */
 const refillAt = ({ batchSize, maxInFlight }: DispatcherSettings) =>
   Math.max(1, Math.floor(Math.min(batchSize, maxInFlight) / 4));
 const POOL = "deliveries";
+/** The result writer's id and systemId. */
+export const WRITER = "writer";
 
 /** The webhook machine with its effects: rows go to the delivery pool, held ones and wake-ups to the dispatcher. */
 const endpointMachine = webhookMachine.provide({
@@ -116,6 +92,17 @@ const endpointMachine = webhookMachine.provide({
     wakeDispatcher: sendParent({ type: "WAKE" }),
   },
 });
+/**
+ * The result writer with its effects: what it has to say goes to the
+ * dispatcher. Provide its recordOutcomes actor on this one.
+ */
+export const dispatcherResultWriter = resultWriterMachine.provide({
+  actions: {
+    reportWritten: sendParent((_, written: Written): WriterReport => ({ type: "WRITTEN", ...written })),
+    reportFailuresWritten: sendParent({ type: "FAILURES.WRITTEN" } satisfies WriterReport),
+    reportWriteFailed: sendParent((_, { error }: Failure): WriterReport => ({ type: "WRITE.FAILED", error })),
+  },
+});
 const WEBHOOK_ACTOR_PREFIX = "webhook:";
 /** A success that is not the probe and asks no pause: all it tells the webhook actor is "reset". */
 const plainSuccess = (o: DeliveryOutcome) => o.status === "delivered" && !o.probe && !o.gone && !o.pauseSecs;
@@ -131,14 +118,13 @@ export const dispatcherMachine = setup({
   actors: {
     deliveries: deliveryPool(deliveryMachine),
     webhook: endpointMachine,
+    resultWriter: dispatcherResultWriter,
     claim: fromPromise<ClaimedDelivery[], { limit: number }>(() => Promise.resolve([])),
-    recordOutcomes: fromPromise<RecordedWebhook[], ResultBatch>(() => Promise.resolve([])),
   },
   delays: {
     pollInterval: ({ context }) => context.settings.pollIntervalMs,
     shutdownGrace: ({ context }) => context.settings.shutdownGraceMs,
     webhookIdle: ({ context }) => context.settings.webhookIdleMs,
-    writeRetry: ({ context }) => context.settings.writeRetryMs,
     // A failed claim is tried again after the same pause as a failed write.
     claimRetry: ({ context }) => context.settings.writeRetryMs,
   },
@@ -151,31 +137,21 @@ export const dispatcherMachine = setup({
     moreDueAndFreeSlots: ({ context: { moreDue, inFlight, settings } }) =>
       moreDue && settings.maxInFlight - inFlight >= (inFlight === 0 ? 1 : refillAt(settings)),
     nothingInFlight: ({ context }) => context.inFlight === 0,
-    earlierFailuresWritten: ({ context }) => context.written >= context.claimBarrier,
-    retriedEnoughAfterStop: ({ context }) => context.failedWritesAfterStop >= MAX_WRITE_RETRIES_AFTER_STOP,
-    hasResults: ({ context }) => context.results !== null || context.released.length > 0,
-    intakeStopped: stateIn("#dispatcher.intake.stopped"),
     stopWasRequested: stateIn("#dispatcher.intake.claiming.stopRequested"),
   },
   actions: {
     markMoreDue: assign({ moreDue: true }),
-    reportClaimFailed: emit(({ event }) => ({
-      type: "claimFailed" as const,
-      error: "error" in event ? event.error : undefined,
-    })),
-    setClaimBarrier: assign({ claimBarrier: ({ context }) => context.failedThrough }),
-    countFailedWrite: assign({
-      failedWritesAfterStop: ({ context, self }) =>
-        context.failedWritesAfterStop + (self.getSnapshot().matches({ intake: "stopped" }) ? 1 : 0),
-    }),
+    reportClaimFailed: emit((_, { error }: Failure): DispatcherEmitted => ({ type: "claimFailed", error })),
+    reportWriteFailed: emit((_, { error }: Failure): DispatcherEmitted => ({ type: "writeFailed", error })),
+    // The writer answers with FAILURES.WRITTEN once the failures collected so far are written.
+    askForClaim: sendTo(WRITER, { type: "CLAIM.WANTED" } satisfies WriterEvent),
+    closeWriter: sendTo(WRITER, { type: "CLOSE" } satisfies WriterEvent),
     startClaim: assign({
       moreDue: false,
       claimLimit: ({ context }) =>
         Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
     }),
-    startDeliveries: enqueueActions(({ context, event, enqueue, system }) => {
-      if (!("output" in event)) return;
-      const rows = event.output as ClaimedDelivery[];
+    startDeliveries: enqueueActions(({ context, enqueue, system }, rows: ClaimedDelivery[]) => {
       // Each endpoint's actor decides whether its rows start now.
       const byWebhook = new Map<string, ClaimedDelivery[]>();
       for (const row of rows) {
@@ -210,8 +186,6 @@ export const dispatcherMachine = setup({
     }),
     collectOutcomes: enqueueActions(({ context, event, enqueue, system }) => {
       if (event.type !== "DELIVERIES.FINISHED") return;
-      let results = context.results;
-      let failedThrough = context.failedThrough;
       // Each endpoint's actor hears its attempts in the order they finished,
       // except that a run of plain successes reaches it as its last one: a
       // success only resets the failure count (a second reset changes
@@ -225,10 +199,8 @@ export const dispatcherMachine = setup({
         const finished: WebhookEvent = { type: "FINISHED", outcome };
         if (webhook) enqueue.sendTo(webhook, finished);
       };
-      for (const [i, outcome] of event.outcomes.entries()) {
-        results = { outcome, earlier: results };
+      for (const outcome of event.outcomes) {
         if (!outcome.attempted) continue;
-        if (outcome.status !== "delivered") failedThrough = context.collected + i + 1;
         if (plainSuccess(outcome)) {
           lastSuccess.set(outcome.webhookId, outcome);
           continue;
@@ -241,12 +213,9 @@ export const dispatcherMachine = setup({
         tell(outcome);
       }
       for (const run of lastSuccess.values()) tell(run);
-      enqueue.assign({
-        inFlight: context.inFlight - event.outcomes.length,
-        results,
-        failedThrough,
-        collected: context.collected + event.outcomes.length,
-      });
+      const toWriter: WriterEvent = { type: "OUTCOMES", outcomes: event.outcomes };
+      enqueue.sendTo(WRITER, toWriter);
+      enqueue.assign({ inFlight: context.inFlight - event.outcomes.length });
       enqueue.emit({ type: "finished", outcomes: event.outcomes });
     }),
     // A delivery actor that threw is a bug; its claim stays until the
@@ -256,53 +225,24 @@ export const dispatcherMachine = setup({
         context.inFlight - (event.type === "DELIVERIES.CRASHED" ? event.deliveryIds.length : 0),
     }),
     abandonInFlight: enqueueActions(({ enqueue }) => enqueue.sendTo("deliveries", { type: "ABANDON" })),
-    collectReleased: assign(({ context, event }) => {
-      if (event.type !== "DELIVERIES.RELEASED") return {};
-      return {
-        released: [...context.released, ...event.released],
-        inFlight: 0,
-        collected: context.collected + event.released.length,
-      };
+    // Claims given back unsent (past the grace period, or held by a paused
+    // endpoint's actor) are the writer's to record as released.
+    collectReleased: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "DELIVERIES.RELEASED" && event.type !== "WEBHOOK.HELD") return;
+      const toWriter: WriterEvent = { type: "RELEASED", released: event.released };
+      enqueue.sendTo(WRITER, toWriter);
+      enqueue.assign({
+        inFlight: event.type === "DELIVERIES.RELEASED" ? 0 : context.inFlight - event.released.length,
+      });
     }),
-    collectHeld: assign(({ context, event }) => {
-      if (event.type !== "WEBHOOK.HELD") return {};
-      return {
-        released: [...context.released, ...event.released],
-        inFlight: context.inFlight - event.released.length,
-        collected: context.collected + event.released.length,
-      };
-    }),
-    takeBatch: assign(({ context }) => ({
-      writing: { outcomes: inFinishOrder(context.results), released: context.released },
-      results: null,
-      released: [],
-    })),
-    requeueBatch: assign(({ context }) => ({
-      results: [...(context.writing?.outcomes ?? []), ...inFinishOrder(context.results)].reduce<OutcomeList>(
-        (earlier, outcome) => ({ outcome, earlier }),
-        null,
-      ),
-      released: [...(context.writing?.released ?? []), ...context.released],
-      writing: null,
-    })),
-    reportWritten: enqueueActions(({ context, event, enqueue, system }) => {
-      if (!("output" in event)) return;
-      const webhooks = event.output as EndpointReport[];
-      for (const report of webhooks) {
+    forwardWritten: enqueueActions(({ event, enqueue, system }) => {
+      if (event.type !== "WRITTEN") return;
+      for (const report of event.webhooks) {
         const ref = system.get(webhookActorId(report.webhookId));
         const recorded: WebhookEvent = { type: "RECORDED", report };
         if (ref) enqueue.sendTo(ref, recorded);
       }
-      enqueue.emit({
-        type: "recorded",
-        webhooks,
-        outcomes: context.writing?.outcomes.length ?? 0,
-        released: context.writing?.released.length ?? 0,
-      });
-      enqueue.assign({
-        writing: null,
-        written: context.written + (context.writing?.outcomes.length ?? 0) + (context.writing?.released.length ?? 0),
-      });
+      enqueue.emit({ type: "recorded", webhooks: event.webhooks, outcomes: event.outcomes, released: event.released });
     }),
     retireIdleWebhooks: enqueueActions(({ context, enqueue, self }) => {
       const idle = Object.keys(self.getSnapshot().children)
@@ -326,14 +266,6 @@ export const dispatcherMachine = setup({
     inFlight: 0,
     moreDue: true,
     claimLimit: 0,
-    failedWritesAfterStop: 0,
-    collected: 0,
-    written: 0,
-    failedThrough: 0,
-    claimBarrier: 0,
-    results: null,
-    released: [],
-    writing: null,
     claimedWebhooks: new Set(),
   }),
   type: "parallel",
@@ -345,7 +277,7 @@ export const dispatcherMachine = setup({
   },
   on: {
     "DELIVERIES.FINISHED": { actions: "collectOutcomes" },
-    "WEBHOOK.HELD": { actions: "collectHeld" },
+    "WEBHOOK.HELD": { actions: "collectReleased" },
     "DELIVERIES.CRASHED": { actions: "dropCrashedDeliveries" },
     "WEBHOOK.REENABLED": { actions: "forwardReenable" },
   },
@@ -365,10 +297,12 @@ export const dispatcherMachine = setup({
             pollInterval: { target: "idle", reenter: true, actions: "markMoreDue" },
           },
         },
+        // The rows a claim reads must already count our own failures: the
+        // writer says when every failure collected so far is written.
         waitingForWrites: {
-          entry: "setClaimBarrier",
-          always: { guard: "earlierFailuresWritten", target: "claiming" },
+          entry: "askForClaim",
           on: {
+            "FAILURES.WRITTEN": "claiming",
             WAKE: { actions: "markMoreDue" },
             STOP: "draining",
           },
@@ -387,12 +321,23 @@ export const dispatcherMachine = setup({
             // startClaim, the entry action, has just set the limit.
             input: ({ context }) => ({ limit: context.claimLimit }),
             onDone: [
-              { guard: "stopWasRequested", target: "draining", actions: "startDeliveries" },
-              { target: "idle", actions: "startDeliveries" },
+              {
+                guard: "stopWasRequested",
+                target: "draining",
+                actions: { type: "startDeliveries", params: ({ event }) => event.output },
+              },
+              { target: "idle", actions: { type: "startDeliveries", params: ({ event }) => event.output } },
             ],
             onError: [
-              { guard: "stopWasRequested", target: "draining", actions: "reportClaimFailed" },
-              { target: "retryingClaim", actions: "reportClaimFailed" },
+              {
+                guard: "stopWasRequested",
+                target: "draining",
+                actions: { type: "reportClaimFailed", params: ({ event }) => ({ error: event.error }) },
+              },
+              {
+                target: "retryingClaim",
+                actions: { type: "reportClaimFailed", params: ({ event }) => ({ error: event.error }) },
+              },
             ],
           },
         },
@@ -416,46 +361,26 @@ export const dispatcherMachine = setup({
           entry: "abandonInFlight",
           on: { "DELIVERIES.RELEASED": { target: "stopped", actions: "collectReleased" } },
         },
-        stopped: { type: "final" },
+        // Nothing more will reach the writer: it finishes once all is written.
+        stopped: { type: "final", entry: "closeWriter" },
       },
     },
     writer: {
-      initial: "idle",
+      initial: "open",
       states: {
-        idle: {
-          always: [
-            { guard: "hasResults", target: "flushing" },
-            { guard: and(["intakeStopped", not("hasResults")]), target: "closed" },
-          ],
-        },
-        flushing: {
-          entry: "takeBatch",
+        open: {
           invoke: {
-            id: "record",
-            src: "recordOutcomes",
-            input: ({ context }) => context.writing!,
-            onDone: { target: "idle", actions: "reportWritten" },
-            onError: [
-              {
-                // Stopped, and the database still away after a few tries:
-                // give up rather than hang. The claims run out and the rows
-                // are sent again later.
-                guard: and(["intakeStopped", "retriedEnoughAfterStop"]),
-                target: "closed",
-                actions: emit(({ event }) => ({ type: "writeFailed" as const, error: event.error })),
-              },
-              {
-                target: "backingOff",
-                actions: [
-                  "requeueBatch",
-                  "countFailedWrite",
-                  emit(({ event }) => ({ type: "writeFailed" as const, error: event.error })),
-                ],
-              },
-            ],
+            id: WRITER,
+            systemId: WRITER,
+            src: "resultWriter",
+            input: ({ context }) => ({ writeRetryMs: context.settings.writeRetryMs }),
+            onDone: "closed",
+          },
+          on: {
+            WRITTEN: { actions: "forwardWritten" },
+            "WRITE.FAILED": { actions: { type: "reportWriteFailed", params: ({ event }) => ({ error: event.error }) } },
           },
         },
-        backingOff: { after: { writeRetry: "idle" } },
         closed: { type: "final" },
       },
     },

@@ -14,21 +14,21 @@
 import { assign, setup } from "xstate";
 import type { ClaimedDelivery, DeliveryOutcome } from "./delivery.ts";
 
-export type Breaker = "closed" | "open" | "half_open";
-
 /** What the database says about an endpoint after a result write (its UPDATE … RETURNING). */
 export type EndpointReport = {
   webhookId: string;
-  breaker: Breaker;
-  consecutiveFailures: number;
-  enabled: boolean;
   /** This write disabled the webhook (threshold reached, or 410 Gone). */
   tripped: boolean;
+  breaker: Breaker;
+  enabled: boolean;
+  consecutiveFailures: number;
   /** Until an open breaker lets its probe through; null: open until re-enabled. */
   reopenInMs: number | null;
   /** How long the endpoint stays paused (Retry-After); 0: not paused. */
   pausedForMs: number;
 };
+
+export type Breaker = "closed" | "open" | "half_open";
 
 export type WebhookInput = {
   webhookId: string;

@@ -232,7 +232,7 @@ export function machinesMarkdown(): string {
   return [
     "# statehook's machines",
     "",
-    "The three XState machines in `machines/`, drawn from their definitions.",
+    "The XState machines in `machines/`, drawn from their definitions.",
     "",
     diagramsBlock(),
     "",

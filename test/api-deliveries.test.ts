@@ -408,6 +408,7 @@ test("the OpenAPI 3.1 document lists every route, with bearer security on the ad
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}",
     "GET /admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",
     "GET /admin/api/v1/webhooks",
+    "GET /dashboard",
     "GET /docs",
     "GET /healthz",
     "GET /metrics",

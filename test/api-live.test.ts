@@ -144,6 +144,8 @@ test("a viewer sees snapshots whose counts follow the deliveries, with no payloa
     const first = await until(() => viewer.latest(), 10_000, "the first snapshot");
     assert.equal(typeof first.machines.dispatcher.in_flight, "number");
     assert.ok(first.machines.dispatcher.state.intake, "the dispatcher's state value");
+    assert.ok(first.machines["result-writer"].state.writing, "the result writer's state value");
+    assert.equal(typeof first.machines["result-writer"].unwritten, "number");
     const before = first.totals;
 
     const received = receiver.received.length;
@@ -168,8 +170,10 @@ test("a viewer sees snapshots whose counts follow the deliveries, with no payloa
       "consecutive_failures",
       "in_flight",
       "last_status_code",
+      "paused",
       "sent_per_sec",
       "state",
+      "value",
     ]);
     await until(() => viewer.frames.some((f) => f.kind === "ping"), 10_000, "a ping");
   } finally {

@@ -135,7 +135,7 @@ test("only the dashboard's own files are served", async () => {
   }
 });
 
-test("/dashboard/machines.json is every state and transition of the three machines", async () => {
+test("/dashboard/machines.json is every state and transition of every machine", async () => {
   const { response, text } = await get("/dashboard/machines.json");
   assert.equal(response.status, 200);
   const { machines } = JSON.parse(text) as {
@@ -153,5 +153,14 @@ test("/dashboard/machines.json is every state and transition of the three machin
     for (const t of graph.transitions) assert.ok(ids.has(t.source), `${name}: transition from ${t.source}`);
   }
   const webhook = machines.find((m) => m.name === "webhook")!;
-  assert.deepEqual(webhook.states.map((s) => s.id), ["webhook", "webhook.closed", "webhook.open"]);
+  assert.deepEqual(webhook.states.map((s) => s.id), [
+    "webhook",
+    "webhook.breaker",
+    "webhook.breaker.closed",
+    "webhook.breaker.open",
+    "webhook.breaker.half_open",
+    "webhook.pace",
+    "webhook.pace.flowing",
+    "webhook.pace.paused",
+  ]);
 });

@@ -300,10 +300,14 @@ test("create and edit a webhook from the page", { skip }, async () => {
   const { page, receiver } = world!;
   await page.getByRole("button", { name: "New webhook" }).click();
   const create = page.getByTestId("create-dialog");
-  await create.locator('input[name="user_id"]').fill(USER);
   await create.locator('input[name="url"]').fill(`${receiver.url}/b`);
   await create.locator('input[name="event_types"]').fill("order.created, order.paid");
   await create.locator('input[name="description"]').fill("made on the page");
+  // A form's complaint shows in its dialog, which stays open to be corrected.
+  await create.locator('input[name="user_id"]').fill("not-a-uuid");
+  await create.getByRole("button", { name: "Create" }).click();
+  await text(create.getByRole("alert"), "user id must be a UUID");
+  await create.locator('input[name="user_id"]').fill(USER);
   await create.getByRole("button", { name: "Create" }).click();
   const secret = await page.getByTestId("secret");
   await secret.waitFor();
@@ -333,6 +337,10 @@ test("endpoints filter by user and by state, a page at a time", { skip }, async 
     ids.push((await api("POST", `/users/${other}/webhooks`, { url: `${receiver.url}/other/${n}` })).id);
   }
   const form = page.locator("form.filters");
+  // A filter known to be wrong is not applied: Filter is off and says why.
+  await form.locator('input[name="user_id"]').fill("not-a-uuid");
+  await text(form.locator(".error"), "user id must be a UUID");
+  assert.ok(await form.getByRole("button", { name: "Filter" }).isDisabled());
   await form.locator('input[name="user_id"]').fill(other);
   await form.getByRole("button", { name: "Filter" }).click();
   const rows = page.locator("tr[data-webhook-id]");
@@ -374,17 +382,23 @@ test(
       );
     }
     const webhookMachine = page.locator('[data-machine="webhook"]');
-    await webhookMachine.locator('[data-state="webhook.closed"].current').waitFor();
-    await text(webhookMachine.locator('[data-count="webhook.closed"]'), (t) => Number(t) >= 1);
+    await webhookMachine.locator('[data-state="webhook.breaker.closed"].current').waitFor();
+    await webhookMachine.locator('[data-state="webhook.pace.flowing"].current').waitFor();
+    await text(webhookMachine.locator('[data-count="webhook.breaker.closed"]'), (t) => Number(t) >= 1);
     assert.ok(
       (await page.locator('[data-machine="dispatcher"] .state.active').count()) >= 3,
       "the dispatcher's states",
     );
+    // The result writer's regions: what the intake asks of it, and its writing.
+    const writer = page.locator('[data-machine="result-writer"]');
+    await writer.locator('[data-state="resultWriter.writing.idle"].active').waitFor();
+    await writer.locator('[data-state="resultWriter.intake.open"].active').waitFor();
+    await text(writer.locator('[data-testid="result-writer-note"]'), (t) => t === "unwritten: 0");
 
     receiver.setHandler(respond(500, "receiver down"));
     for (let n = 0; n < THRESHOLD; n++) await publish(200 + n);
-    await webhookMachine.locator('[data-state="webhook.open"].current').waitFor();
-    await text(webhookMachine.locator('[data-count="webhook.open"]'), (t) => Number(t) >= 1);
+    await webhookMachine.locator('[data-state="webhook.breaker.open"].current').waitFor();
+    await text(webhookMachine.locator('[data-count="webhook.breaker.open"]'), (t) => Number(t) >= 1);
     assert.ok(await stillSameDocument());
     await screenshot("machines", true);
     clean();

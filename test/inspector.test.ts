@@ -1,9 +1,9 @@
 // Live inspection, offline: a local WebSocket server stands in for the
 // Stately inspector, the real service runs with STATEHOOK_INSPECT pointing at
 // it (same runtime as the test), delivers a few events, and the stream must
-// show the dispatcher, a webhook actor and delivery actors (children of the
-// dispatcher's delivery pool, in the same actor system) changing state, with
-// no secret, signature or payload in it.
+// show the dispatcher, its result writer, a webhook actor and delivery actors
+// (children of the dispatcher's delivery pool, in the same actor system)
+// changing state, with no secret, signature or payload in it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
@@ -86,8 +86,8 @@ test("the running service streams its actors to a WebSocket inspector, redacted"
     await until(
       () =>
         parse().some((e) =>
-          e.type === "@xstate.snapshot" && e.sessionId === sessionOf("dispatcher") &&
-          JSON.stringify(e.snapshot?.value).includes('"writer":"idle"') &&
+          e.type === "@xstate.snapshot" && e.sessionId === sessionOf("writer") &&
+          JSON.stringify(e.snapshot?.value).includes('"writing":"idle"') &&
           (e.snapshot?.context?.results as { count?: number } | undefined)?.count === 0 &&
           e.event?.type === "xstate.done.actor.record"
         ),
@@ -134,7 +134,9 @@ test("the running service streams its actors to a WebSocket inspector, redacted"
       dispatcherValues.some((v) => v.includes('"claiming"')),
       `dispatcher claims: ${dispatcherValues.join(" ")}`,
     );
-    assert.ok(dispatcherValues.some((v) => v.includes('"flushing"')), "dispatcher writes results");
+    const writer = events.find((e) => e.type === "@xstate.actor" && e.name === "writer");
+    assert.equal(writer?.parentId, root.sessionId, "the result writer is the dispatcher's child");
+    assert.ok(values("writer").some((v) => v.includes('"flushing"')), "the result writer writes results");
     assert.deepEqual([...new Set(deliveryValues(deliveries[0].id))], ['"claimed"', '"sending"', '"delivered"']);
     assert.deepEqual([...new Set(deliveryValues(deliveries[2].id))], ['"claimed"', '"sending"', '"failed"']);
     assert.ok(

@@ -1,9 +1,11 @@
 // Model-based tests of the dispatcher machine: fast-check interleaves
 // wake-ups, claim answers, send completions, result writes, clock ticks and a
 // stop, in a world where the test decides every effect (support/dispatcher-
-// world.ts; the real delivery pool, delivery and webhook machines run inside
-// it). After every step: in-flight never exceeds the cap and matches the live
-// delivery actors, nothing is claimed after stop; at the end every claimed
+// world.ts; the real delivery pool, delivery, webhook and result writer
+// machines run inside it). After every step: in-flight never exceeds the cap
+// and matches the live delivery actors, nothing is claimed after stop, no
+// claim starts before the failures collected when it was wanted are written,
+// outcomes are written in the order they finished; at the end every claimed
 // delivery was sent, written or released, and stop completes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -36,6 +38,22 @@ function invariants(w: World, after: string) {
   }
   assert.ok(w.claims.filter((c) => c.open).length <= 1, "one claim at a time");
   assert.ok(w.records.filter((r) => r.open).length <= 1, "one result write at a time");
+  // The claim barrier: a claim reads rows that already count the failures collected before it was wanted.
+  for (const [i, claim] of w.claims.entries()) {
+    assert.deepEqual(
+      claim.unwrittenFailures.map((o) => o.deliveryId),
+      [],
+      `after ${after}: claim #${i + 1} started before earlier failures were written`,
+    );
+  }
+  // Written in the order they finished, across batches and retried writes.
+  const written = w.records.filter((r) => r.ok).flatMap((r) => r.batch.outcomes);
+  const order = new Map(w.finished.map((outcome, i) => [outcome, i]));
+  const positions = written.map((outcome) => order.get(outcome) ?? -1);
+  assert.ok(
+    positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1])),
+    `after ${after}: outcomes written out of finish order (${positions.join(", ")})`,
+  );
 }
 
 const step = (name: string, check: (w: World) => boolean, act: (w: World) => void): Command => ({
@@ -360,4 +378,64 @@ test("dispatcher: a run of plain successes reaches the endpoint's actor as its l
   assert.deepEqual(heard.slice(3), [`${e} failed`, `${f} failed`]);
   assert.equal(webhook.getSnapshot().context.consecutiveFailures, 2);
   w.stop();
+});
+
+test("dispatcher: a claim waits until the failures collected before it are written, through failed writes; successes never hold it", async () => {
+  const w = createWorld();
+  await w.settle();
+  w.answerClaim(2);
+  await w.settle();
+  // A success, unwritten: the next claim does not wait for it.
+  w.finishSend(200, "d1");
+  await w.settle();
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  assert.ok(w.openRecord(), "the success is being written");
+  assert.ok(w.openClaim(), "a claim starts while the success is unwritten");
+  w.answerClaim(0);
+  await w.settle();
+  w.answerRecord(true);
+  await w.settle();
+
+  // A failure, unwritten: a claim wanted now waits for it.
+  w.finishSend(500, "d2");
+  await w.settle();
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  assert.ok(w.actor.getSnapshot().matches({ intake: "waitingForWrites" }));
+  assert.equal(w.openClaim(), undefined, "no claim while the failure is unwritten");
+  w.answerRecord(false);
+  await w.settle();
+  w.clock.increment(w.settings.writeRetryMs);
+  await w.settle();
+  assert.equal(w.openClaim(), undefined, "nor after the write failed, while it is tried again");
+  assert.deepEqual(w.openRecord()!.batch.outcomes.map((o) => o.deliveryId), ["d2"]);
+  w.answerRecord(true);
+  await w.settle();
+  assert.ok(w.openClaim(), "the claim starts once the failure is written");
+  w.stop();
+});
+
+test("dispatcher: after STOP, a writer whose writes keep failing gives up after three retries, and the dispatcher finishes", async () => {
+  const w = createWorld();
+  const failures: unknown[] = [];
+  w.actor.on("writeFailed", ({ error }) => void failures.push(error));
+  await w.settle();
+  w.answerClaim(1);
+  await w.settle();
+  w.finishSend(200);
+  await w.settle();
+  w.stop();
+  await w.settle();
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    assert.notEqual(w.actor.getSnapshot().status, "done", `still writing before failed write ${attempt}`);
+    w.answerRecord(false);
+    await w.settle();
+    w.clock.increment(w.settings.writeRetryMs);
+    await w.settle();
+  }
+  assert.equal(w.actor.getSnapshot().status, "done");
+  assert.equal(w.openRecord(), undefined, "no fifth write");
+  assert.equal(w.records.length, 4);
+  assert.equal(failures.length, 4, "each failed write is reported");
 });

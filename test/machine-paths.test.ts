@@ -14,6 +14,7 @@ import { createServer } from "node:http";
 import { getAdjacencyMap, getShortestPaths } from "@xstate/graph";
 import {
   type AnyActorLogic,
+  type AnyActorRef,
   type AnyEventObject,
   type AnyMachineSnapshot,
   type AnyStateMachine,
@@ -32,11 +33,11 @@ import {
   type SignedRequest,
 } from "../machines/delivery.ts";
 import type { Release } from "../machines/delivery-pool.ts";
-import { dispatcherMachine, inFinishOrder } from "../machines/dispatcher.ts";
+import { dispatcherMachine } from "../machines/dispatcher.ts";
+import { inFinishOrder, resultWriterMachine } from "../machines/result-writer.ts";
 import { webhookMachine } from "../machines/webhook.ts";
 import { keyOfTaken, stateNodes, transitions } from "../scripts/diagrams.ts";
 import { claimDue } from "../src/db/claim.ts";
-import { epochMicros } from "../src/db/epoch-micros.ts";
 import { createDelivery } from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
 import { createWebhook } from "../src/db/webhooks.ts";
@@ -82,6 +83,8 @@ type Traversal = {
   input?: unknown;
   events: (snapshot: AnyMachineSnapshot) => AnyEventObject[];
   serializeState?: (snapshot: AnyMachineSnapshot) => string;
+  /** The keys of the transitions an event took from `from` to `to`; by default the machine's own answer. */
+  taken?: (from: AnyMachineSnapshot, event: AnyEventObject, to: AnyMachineSnapshot) => string[];
 };
 
 const describeEvent = (e: AnyEventObject) => e.type.replace(/^xstate\./, "");
@@ -92,6 +95,9 @@ const describeEvent = (e: AnyEventObject) => e.type.replace(/^xstate\./, "");
  * a prefix of another are dropped: running the longer one runs them too.
  */
 function coveringPaths(machine: AnyStateMachine, logic: AnyActorLogic, t: Traversal, label: string): Path[] {
+  const taken = t.taken ??
+    ((from: AnyMachineSnapshot, event: AnyEventObject) =>
+      machine.getTransitionData(from, event).map((transition) => keyOfTaken(transition as never)));
   const serialize = t.serializeState ??
     ((s: AnyMachineSnapshot) => JSON.stringify({ value: s.value, context: s.context }));
   const options = { input: t.input, events: t.events, serializeState: serialize } as never;
@@ -111,8 +117,7 @@ function coveringPaths(machine: AnyStateMachine, logic: AnyActorLogic, t: Traver
     if (!head) continue;
     const last = head.steps.at(-1)?.state ?? head.initial;
     for (const { event, state } of Object.values(edges)) {
-      for (const taken of machine.getTransitionData(last, event)) {
-        const key = keyOfTaken(taken as never);
+      for (const key of taken(last, event, state)) {
         if ((toTransition.get(key)?.steps.length ?? Infinity) > head.steps.length + 1) {
           toTransition.set(key, { ...head, steps: [...head.steps, { event, state }] });
         }
@@ -131,10 +136,13 @@ function coveringPaths(machine: AnyStateMachine, logic: AnyActorLogic, t: Traver
 class Coverage {
   readonly transitions = new Set<string>();
   readonly states = new Set<string>();
-  constructor(readonly name: string, readonly machine: AnyStateMachine) {}
-  /** An inspect observer that notes what the root actor (not its children) does. */
+  /** `actorId`: the child actor that runs the machine; the root actor when absent. */
+  constructor(readonly name: string, readonly machine: AnyStateMachine, readonly actorId?: string) {}
+  /** An inspect observer that notes what the machine's actor (not its children) does. */
   observer = (e: InspectionEvent) => {
-    if (e.actorRef.sessionId !== e.rootId) return;
+    if (
+      this.actorId === undefined ? e.actorRef.sessionId !== e.rootId : (e.actorRef as AnyActorRef).id !== this.actorId
+    ) return;
     if (e.type === "@xstate.microstep") {
       for (const t of e._transitions) {
         this.transitions.add(keyOfTaken(t as never));
@@ -468,7 +476,18 @@ const FAILED_OUTCOME: DeliveryOutcome = {
 };
 const RELEASE: Release = { deliveryId: "d1", webhookId: "w1", attemptsBefore: 0 };
 
-const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
+// The dispatcher and its result writer, traversed together: what one sends
+// the other is part of the step, as it is in a running actor system. A
+// traversal state is both snapshots, and the transitions either machine took.
+type Pair = { dispatcher: AnyMachineSnapshot; writer: AnyMachineSnapshot; taken: string[] };
+const pairOf = (s: AnyMachineSnapshot) => s as unknown as Pair;
+
+// Events from outside the pair that go to the writer: its write's answer and its back-off timer.
+const forWriter = (event: AnyEventObject) =>
+  /^xstate\.(done|error)\.actor\.record$/.test(event.type) || event.type.startsWith("xstate.after.writeRetry.");
+
+const dispatcherEvents = (snapshot: AnyMachineSnapshot): AnyEventObject[] => {
+  const { dispatcher: s, writer } = pairOf(snapshot);
   const events: AnyEventObject[] = [{ type: "WAKE" }, { type: "STOP" }, { type: "WEBHOOK.REENABLED", webhookId: "w1" }];
   if (s.matches({ intake: "claiming" })) {
     events.push(
@@ -489,7 +508,7 @@ const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
       { type: "DELIVERIES.CRASHED", deliveryIds: ["d1"] },
     );
   }
-  if (s.matches({ writer: "flushing" })) {
+  if (writer.status === "active" && writer.matches({ writing: "flushing" })) {
     events.push({ type: "xstate.done.actor.record", output: [] }, {
       type: "xstate.error.actor.record",
       error: new Error("database unavailable"),
@@ -500,8 +519,8 @@ const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
   if (s.matches({ intake: "retryingClaim" })) {
     events.push({ type: "xstate.after.claimRetry.dispatcher.intake.retryingClaim" });
   }
-  if (s.matches({ writer: "backingOff" })) {
-    events.push({ type: "xstate.after.writeRetry.dispatcher.writer.backingOff" });
+  if (writer.status === "active" && writer.matches({ writing: "backingOff" })) {
+    events.push({ type: "xstate.after.writeRetry.resultWriter.writing.backingOff" });
   }
   if (s.matches({ webhooks: "watching" })) {
     events.push({ type: "xstate.after.webhookIdle.dispatcher.webhooks.watching" });
@@ -510,44 +529,138 @@ const dispatcherEvents = (s: AnyMachineSnapshot): AnyEventObject[] => {
 };
 
 const cap2 = (n: number) => Math.min(n, 2);
-/** The dispatcher's state up to what matters for its transitions; counts capped so the graph is finite. */
-const dispatcherView = (s: AnyMachineSnapshot) => ({
-  value: s.value,
-  status: s.status,
-  inFlight: s.context.inFlight,
-  moreDue: s.context.moreDue,
-  failedWritesAfterStop: s.context.failedWritesAfterStop,
-  unwritten: cap2(s.context.collected - s.context.written),
-  barrierMet: s.context.written >= s.context.claimBarrier,
-  results: cap2(inFinishOrder(s.context.results).length),
-  released: cap2(s.context.released.length),
-  writing: s.context.writing
-    ? [cap2(s.context.writing.outcomes.length), cap2(s.context.writing.released.length)]
+/** The state of both machines up to what matters for their transitions; counts capped so the graph is finite. */
+const systemView = (d: AnyMachineSnapshot, w: AnyMachineSnapshot | undefined) => ({
+  value: d.value,
+  status: d.status,
+  inFlight: d.context.inFlight,
+  moreDue: d.context.moreDue,
+  claimedWebhooks: d.context.claimedWebhooks.size,
+  // The writer, while it runs (a finished writer leaves the dispatcher's children).
+  writer: w?.status === "active"
+    ? {
+      value: w.value,
+      failedWritesAfterClose: w.context.failedWritesAfterClose,
+      unwritten: cap2(w.context.collected - w.context.written),
+      barrierMet: w.context.written >= w.context.claimBarrier,
+      results: cap2(inFinishOrder(w.context.results).length),
+      released: cap2(w.context.released.length),
+      writing: w.context.writing
+        ? [cap2(w.context.writing.outcomes.length), cap2(w.context.writing.released.length)]
+        : null,
+    }
     : null,
-  claimedWebhooks: s.context.claimedWebhooks.size,
 });
+const pairView = (snapshot: AnyMachineSnapshot) => {
+  const { dispatcher, writer } = pairOf(snapshot);
+  return systemView(dispatcher, writer);
+};
+const worldView = (w: World) => {
+  const snapshot = w.actor.getSnapshot();
+  return systemView(snapshot, (snapshot.children as Record<string, AnyActorRef | undefined>).writer?.getSnapshot());
+};
 
 /**
- * The dispatcher read through @xstate/graph's own actor scope, with
- * corrections that make each branch of the graph its own actor system, as a
- * running actor is: `self.getSnapshot()` answers with the snapshot being
- * transitioned (countFailedWrite reads the intake state through it, and
- * retireIdleWebhooks the webhook actors), and
- * `system.get` finds the children of that snapshot, not those another branch
- * registered in the one system @xstate/graph shares between branches.
+ * The dispatcher and its writer read through @xstate/graph's own actor
+ * scope, with corrections that make each branch of the graph its own actor
+ * system, as a running one is: `self.getSnapshot()` answers with the snapshot
+ * being transitioned (retireIdleWebhooks reads the webhook actors through
+ * it), `system.get` finds the children of that snapshot, not those another
+ * branch registered in the one system @xstate/graph shares between branches,
+ * and what either machine sends the other is delivered as XState delivers
+ * it: to an idle actor at once, to a busy one after its current event, a
+ * sender's messages in the order it sent them. Everything else an action
+ * would do (start a child, send to the pool or a webhook actor, schedule a
+ * timer) is left out: the world's run does it for real.
  */
-const dispatcherLogic = {
-  ...dispatcherMachine,
-  getInitialSnapshot: (scope: never, input: never) => dispatcherMachine.getInitialSnapshot(scope, input),
-  transition: (snapshot: AnyMachineSnapshot, event: AnyEventObject, scope: { self: object; system: object }) => {
-    const system = Object.create(scope.system, {
-      get: { value: (id: string) => snapshot.children[id] },
-      _set: { value: () => {} },
-    });
-    const self = Object.create(scope.self, { getSnapshot: { value: () => snapshot }, system: { value: system } });
-    return dispatcherMachine.transition(snapshot as never, event as never, { ...scope, self, system } as never);
-  },
-} as unknown as AnyActorLogic;
+const PARENT = { id: "the writer's parent" };
+function pairLogic(): AnyActorLogic {
+  type Name = "dispatcher" | "writer";
+  const run = (from: Omit<Pair, "taken">, first: { to: Name; event: AnyEventObject } | null, scope: never, init?: {
+    input: unknown;
+  }): Pair => {
+    const snapshots: Record<Name, AnyMachineSnapshot> = { ...from } as never;
+    const taken: string[] = [];
+    const mailbox: Record<Name, AnyEventObject[]> = { dispatcher: [], writer: [] };
+    const busy: Record<Name, boolean> = { dispatcher: false, writer: false };
+    const scopeFor = (
+      name: Name,
+      snapshot: () => AnyMachineSnapshot,
+      outgoing: { to: Name; event: AnyEventObject }[],
+    ) => {
+      const base = scope as { self: object; system: object };
+      const system = Object.create(base.system, {
+        get: { value: (id: string) => snapshot().children[id] },
+        _set: { value: () => {} },
+        _sendInspectionEvent: {
+          value: (e: InspectionEvent) => {
+            if (e.type === "@xstate.microstep") taken.push(...e._transitions.map((t) => keyOfTaken(t as never)));
+          },
+        },
+      });
+      const self = Object.create(base.self, {
+        getSnapshot: { value: snapshot },
+        system: { value: system },
+        _parent: { value: name === "writer" ? PARENT : undefined },
+      });
+      const actionExecutor = (action: { type: string; params?: { to?: unknown; event?: AnyEventObject } }) => {
+        if (action.type !== "xstate.sendTo" || !action.params?.event) return;
+        const to = action.params.to;
+        if (name === "writer" && to === PARENT) outgoing.push({ to: "dispatcher", event: action.params.event });
+        if (name === "dispatcher" && (to as AnyActorRef | undefined)?.id === "writer") {
+          outgoing.push({ to: "writer", event: action.params.event });
+        }
+      };
+      return { ...base, self, system, actionExecutor, defer: () => {} } as never;
+    };
+    // Each actor's mailbox: an event sent to a busy actor waits until its current one is done.
+    const drain = (to: Name) => {
+      if (busy[to]) return;
+      busy[to] = true;
+      while (mailbox[to].length > 0) {
+        const next = mailbox[to].shift()!;
+        const before = snapshots[to];
+        if (before.status !== "active") continue;
+        const outgoing: { to: Name; event: AnyEventObject }[] = [];
+        snapshots[to] = before.machine.transition(before, next, scopeFor(to, () => before, outgoing));
+        for (const message of outgoing) deliver(message.to, message.event);
+        if (to === "writer" && snapshots.writer.status === "done") {
+          deliver("dispatcher", {
+            type: "xstate.done.actor.writer",
+            output: snapshots.writer.output,
+            actorId: "writer",
+          });
+        }
+      }
+      busy[to] = false;
+    };
+    const deliver = (to: Name, event: AnyEventObject) => {
+      mailbox[to].push(event);
+      drain(to);
+    };
+    if (init) {
+      // Start: the dispatcher's first steps already ask its writer for a claim.
+      const outgoing: { to: Name; event: AnyEventObject }[] = [];
+      busy.dispatcher = true;
+      snapshots.dispatcher = dispatcherMachine.getInitialSnapshot(
+        scopeFor("dispatcher", () => snapshots.dispatcher, outgoing),
+        init.input as never,
+      );
+      snapshots.writer = (snapshots.dispatcher.children.writer as AnyActorRef).getSnapshot();
+      for (const message of outgoing) deliver(message.to, message.event);
+      busy.dispatcher = false;
+      drain("dispatcher");
+    }
+    if (first) deliver(first.to, first.event);
+    return { ...snapshots, taken } as Pair;
+  };
+  return {
+    ...dispatcherMachine,
+    getInitialSnapshot: (scope: never, input: unknown) => run({} as Omit<Pair, "taken">, null, scope, { input }),
+    transition: (snapshot: Pair, event: AnyEventObject, scope: never) =>
+      run(snapshot, { to: forWriter(event) ? "writer" : "dispatcher", event }, scope),
+  } as unknown as AnyActorLogic;
+}
 
 /**
  * Makes the world produce the path's event: answer the claim, finish the send
@@ -577,28 +690,35 @@ function produce(w: World, event: AnyEventObject) {
       return w.stop();
     default:
       // WAKE, WEBHOOK.REENABLED, and timers: a delayed event is what the clock would deliver.
+      if (forWriter(event)) return w.actor.system.get("writer").send(event);
       return w.actor.send(event as never);
   }
 }
 
-test("dispatcher: the shortest path to every state and transition, run in a controlled world, matches the model step by step", async () => {
+test("dispatcher and result writer: the shortest path to every state and transition of both, run in a controlled world, matches the model step by step", async () => {
   const coverage = new Coverage("dispatcher", dispatcherMachine);
-  const serializeState = (s: AnyMachineSnapshot) => JSON.stringify(dispatcherView(s));
-  const paths = coveringPaths(dispatcherMachine, dispatcherLogic, {
+  const writerCoverage = new Coverage("result-writer", resultWriterMachine, "writer");
+  const inspect = (e: InspectionEvent) => {
+    coverage.observer(e);
+    writerCoverage.observer(e);
+  };
+  const serializeState = (s: AnyMachineSnapshot) => JSON.stringify(pairView(s));
+  const paths = coveringPaths(dispatcherMachine, pairLogic(), {
     input: TRAVERSAL_SETTINGS,
     events: dispatcherEvents,
     serializeState,
+    taken: (_from, _event, to) => pairOf(to).taken,
   }, "dispatcher");
   for (const path of paths) {
-    const w = createWorld(TRAVERSAL_SETTINGS, { ids: () => "d1", inspect: coverage.observer, holdReleases: true });
+    const w = createWorld(TRAVERSAL_SETTINGS, { ids: () => "d1", inspect, holdReleases: true });
     await w.settle();
     const done: string[] = [];
-    assert.deepEqual(dispatcherView(w.actor.getSnapshot()), dispatcherView(path.initial), "start");
+    assert.deepEqual(worldView(w), pairView(path.initial), "start");
     for (const { event, state } of path.steps) {
       produce(w, event);
       await w.settle();
       done.push(describeEvent(event));
-      assert.deepEqual(dispatcherView(w.actor.getSnapshot()), dispatcherView(state), `after ${done.join(" → ")}`);
+      assert.deepEqual(worldView(w), pairView(state), `after ${done.join(" → ")}`);
     }
     w.actor.stop();
   }
@@ -606,7 +726,7 @@ test("dispatcher: the shortest path to every state and transition, run in a cont
   // Retry-After pauses the endpoint's actor, so the next claim's row is held
   // back (WEBHOOK.HELD) and its claim given back unsent.
   const settings = { ...TRAVERSAL_SETTINGS, policy: { ...DWCTL_POLICY, retryAfterMaxSecs: 60 } };
-  const w = createWorld(settings, { ids: () => "d1", inspect: coverage.observer });
+  const w = createWorld(settings, { ids: () => "d1", inspect });
   await w.settle();
   w.answerClaim(1);
   await w.settle();
@@ -627,4 +747,5 @@ test("dispatcher: the shortest path to every state and transition, run in a cont
   w.actor.stop();
   console.log(`dispatcher: ${paths.length + 1} paths run`);
   coverage.assertComplete();
+  writerCoverage.assertComplete();
 });

@@ -60,7 +60,11 @@ test("three replicas: an endpoint's rate limit holds for all of them together", 
     `rate limit ${RATE}/s under three replicas: ${RATE_ROWS} sends over ${spanSecs.toFixed(2)} s ` +
       `(${(RATE_ROWS / spanSecs).toFixed(1)}/s), at most ${busiest} in any one second`,
   );
-  assert.ok(busiest <= 2 * RATE, `at most a second's allowance of burst: ${busiest} in one second`);
+  // The bucket allows RATE a second plus a full second's burst: 2 × RATE
+  // claimed in any second. Arrivals trail their claims by each send's
+  // latency, which a loaded machine stretches unevenly, so a second of
+  // arrivals may hold a few more; three replicas each at RATE would show ~3×.
+  assert.ok(busiest <= 2.5 * RATE, `at most a second's allowance of burst: ${busiest} in one second`);
   // A full bucket, then RATE a second: the rest take at least (N − RATE) / RATE seconds.
   assert.ok(spanSecs >= (RATE_ROWS - RATE) / RATE - 0.1, `${RATE_ROWS} sends in ${spanSecs} s`);
   const ids = receiver.received.filter((r) => r.path === "/rate").map((r) => r.headers["webhook-id"]);

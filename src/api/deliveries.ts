@@ -4,7 +4,7 @@
 // /deliveries/{id} reaches any user's delivery, as in dwctl; the same two
 // routes under /users/{user_id}/ answer 404 for another user's, for callers
 // that act on behalf of one user.
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { DeliveryStatus } from "../db/delivery-row.ts";
 import {
@@ -18,8 +18,8 @@ import {
 } from "../db/delivery-queries.ts";
 import { getWebhook } from "../db/webhooks.ts";
 import { apiError, errorResponse } from "./errors.ts";
-import { type ApiDeps, createRouter, security } from "./router.ts";
-import { timestamp, uuid } from "./schemas.ts";
+import { adminRoute, type ApiDeps, createRouter, jsonResponse } from "./router.ts";
+import { pageOf, pathId, timestamp, WebhookPathParams } from "./schemas.ts";
 
 export const STATUSES = ["pending", "delivered", "failed", "exhausted"] as const;
 
@@ -77,28 +77,15 @@ function requestHeaders(eventId: string): Record<string, string> {
   };
 }
 
-export const DeliveryPage = z
-  .object({
-    data: z.array(DeliverySchema),
-    next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last" }),
-  })
-  .openapi("DeliveryPage");
+export const DeliveryPage = pageOf(DeliverySchema, "DeliveryPage");
 
-const tags = ["deliveries"];
-const unauthorized = errorResponse("Missing or wrong bearer token");
-
-const list = createRoute({
+const list = adminRoute("deliveries", {
   method: "get",
   path: "/admin/api/v1/users/{user_id}/webhooks/{webhook_id}/deliveries",
   operationId: "listWebhookDeliveries",
-  tags,
-  security,
   summary: "List a webhook's deliveries, newest first",
   request: {
-    params: z.object({
-      user_id: uuid().openapi({ param: { name: "user_id", in: "path" } }),
-      webhook_id: uuid().openapi({ param: { name: "webhook_id", in: "path" } }),
-    }),
+    params: WebhookPathParams,
     query: z.object({
       status: z.enum(STATUSES).optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ type: "integer" }),
@@ -106,90 +93,62 @@ const list = createRoute({
     }),
   },
   responses: {
-    200: { content: { "application/json": { schema: DeliveryPage } }, description: "A page of deliveries" },
-    400: errorResponse("Invalid input"),
-    401: unauthorized,
+    200: jsonResponse(DeliveryPage, "A page of deliveries"),
     404: errorResponse("No such webhook for this user"),
   },
 });
 
-const DeliveryParams = z.object({ id: uuid().openapi({ param: { name: "id", in: "path" } }) });
-const UserDeliveryParams = DeliveryParams.extend({
-  user_id: uuid().openapi({ param: { name: "user_id", in: "path" } }),
-});
-
+// Each delivery route twice: for any user's delivery (dwctl's path) and
+// under /users/{user_id}/ for one user's (404 for another's).
+const DeliveryParams = z.object({ id: pathId("id") });
+const UserDeliveryParams = DeliveryParams.extend({ user_id: pathId("user_id") });
 type Params = typeof DeliveryParams | typeof UserDeliveryParams;
+/** Where the route sits, what its path names, and what its 404 says. */
+type Scope<P extends Params> = { prefix: string; params: P; missing: string };
+const anyUser = { prefix: "/admin/api/v1", params: DeliveryParams, missing: "No such delivery" };
+const oneUser = {
+  prefix: "/admin/api/v1/users/{user_id}",
+  params: UserDeliveryParams,
+  missing: "No such delivery for this user",
+};
 
-/** One delivery with its attempts: for any user's (dwctl's path) or one user's (404 for another's). */
-const detailRoute = <P extends Params>(
-  path: string,
-  operationId: string,
-  params: P,
-  summary: string,
-  missing: string,
-) =>
-  createRoute({
+/** One delivery with its attempts. */
+const detailRoute = <P extends Params>(scope: Scope<P>, operationId: string, summary: string) =>
+  adminRoute("deliveries", {
     method: "get",
-    path,
+    path: `${scope.prefix}/deliveries/{id}`,
     operationId,
-    tags,
-    security,
     summary,
-    request: { params },
-    responses: {
-      200: { content: { "application/json": { schema: DeliveryDetailSchema } }, description: "The delivery" },
-      400: errorResponse("Invalid input"),
-      401: unauthorized,
-      404: errorResponse(missing),
-    },
+    request: { params: scope.params },
+    responses: { 200: jsonResponse(DeliveryDetailSchema, "The delivery"), 404: errorResponse(scope.missing) },
   });
 
-/** Retry, likewise for any user's delivery or one user's. */
-const retryRoute = <P extends Params>(path: string, operationId: string, params: P, summary: string, missing: string) =>
-  createRoute({
+/** Retry: re-queue it now with a fresh schedule. */
+const retryRoute = <P extends Params>(scope: Scope<P>, operationId: string, summary: string) =>
+  adminRoute("deliveries", {
     method: "post",
-    path,
+    path: `${scope.prefix}/deliveries/{id}/retry`,
     operationId,
-    tags,
-    security,
     summary,
-    request: { params },
+    request: { params: scope.params },
     responses: {
-      202: { content: { "application/json": { schema: DeliverySchema } }, description: "Queued again" },
-      400: errorResponse("Invalid input"),
-      401: unauthorized,
-      404: errorResponse(missing),
+      202: jsonResponse(DeliverySchema, "Queued again"),
+      404: errorResponse(scope.missing),
       409: errorResponse("Pending or delivered already, or its webhook is disabled"),
     },
   });
 
-const get = detailRoute(
-  "/admin/api/v1/deliveries/{id}",
-  "getDelivery",
-  DeliveryParams,
-  "A delivery with its attempt history",
-  "No such delivery",
-);
-const getOwn = detailRoute(
-  "/admin/api/v1/users/{user_id}/deliveries/{id}",
-  "getUserDelivery",
-  UserDeliveryParams,
-  "One of this user's deliveries with its attempt history",
-  "No such delivery for this user",
-);
+const get = detailRoute(anyUser, "getDelivery", "A delivery with its attempt history");
+const getOwn = detailRoute(oneUser, "getUserDelivery", "One of this user's deliveries with its attempt history");
 const retry = retryRoute(
-  "/admin/api/v1/deliveries/{id}/retry",
+  anyUser,
   "retryDelivery",
-  DeliveryParams,
   "Re-queue a failed or exhausted delivery now, with a fresh schedule",
-  "No such delivery",
 );
 const retryOwn = retryRoute(
-  "/admin/api/v1/users/{user_id}/deliveries/{id}/retry",
+  oneUser,
   "retryUserDelivery",
-  UserDeliveryParams,
   "Re-queue one of this user's failed or exhausted deliveries now, with a fresh schedule",
-  "No such delivery for this user",
 );
 
 export function deliveryJson(d: DeliverySummary) {

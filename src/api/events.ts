@@ -6,10 +6,10 @@
 // Each matching webhook gets its own copy of the payload, so a publish whose
 // payload bytes × matching webhooks exceed STATEHOOK_MAX_PUBLISH_BYTES is a
 // 413 and writes nothing.
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { createPublisher } from "../db/events.ts";
 import { apiError, errorResponse } from "./errors.ts";
-import { type ApiDeps, createRouter, security } from "./router.ts";
+import { adminRoute, type ApiDeps, createRouter, jsonBody, jsonResponse } from "./router.ts";
 import { eventType, timestamp, unstorableJson, uuid } from "./schemas.ts";
 
 const PublishEvent = z
@@ -54,20 +54,15 @@ const Published = z
   })
   .openapi("PublishedEvent");
 
-const publish = createRoute({
+const publish = adminRoute("events", {
   method: "post",
   path: "/admin/api/v1/events",
   operationId: "publishEvent",
-  tags: ["events"],
-  security,
   summary: "Publish an event to every webhook that wants it",
-  request: { body: { required: true, content: { "application/json": { schema: PublishEvent } } } },
+  request: { body: jsonBody(PublishEvent) },
   responses: {
-    202: { content: { "application/json": { schema: Published } }, description: "Queued for delivery" },
-    400: errorResponse("Invalid input"),
-    401: errorResponse("Missing or wrong bearer token"),
+    202: jsonResponse(Published, "Queued for delivery"),
     413: errorResponse("Body too large, or payload bytes × matching webhooks over STATEHOOK_MAX_PUBLISH_BYTES"),
-    415: errorResponse("Body is not JSON"),
   },
 });
 

@@ -2,16 +2,16 @@
 // and latest attempt, and a search over every delivery. Both are newest
 // first and keyset-paged like a webhook's own delivery list
 // ({"data", "next_cursor"}), with the same cursors.
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { searchDeliveries } from "../db/delivery-queries.ts";
 import type { DeliveryStatus } from "../db/delivery-row.ts";
 import { type Cursor, decodeCursor, encodeCursor } from "../db/keyset.ts";
 import { listAllWebhooks, type WebhookOverview } from "../db/webhook-listing.ts";
 import { deliveryJson, DeliveryPage, STATUSES } from "./deliveries.ts";
-import { apiError, errorResponse } from "./errors.ts";
-import { type ApiDeps, createRouter, security } from "./router.ts";
-import { eventType, isoOrNull, pageQuery, rfc3339, timestamp, uuid, windowInOrder } from "./schemas.ts";
+import { apiError } from "./errors.ts";
+import { adminRoute, type ApiDeps, createRouter, jsonResponse } from "./router.ts";
+import { eventType, isoOrNull, pageOf, pageQuery, rfc3339, timestamp, uuid, windowInOrder } from "./schemas.ts";
 import { webhookJson, WebhookSchema } from "./webhooks.ts";
 
 const WebhookOverviewSchema = WebhookSchema.extend({
@@ -20,21 +20,12 @@ const WebhookOverviewSchema = WebhookSchema.extend({
   last_status_code: z.number().int().nullable().openapi({ description: "null: no attempt, or no HTTP answer" }),
 }).openapi("WebhookOverview");
 
-const WebhookOverviewPage = z
-  .object({
-    data: z.array(WebhookOverviewSchema),
-    next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last" }),
-  })
-  .openapi("WebhookOverviewPage");
+const WebhookOverviewPage = pageOf(WebhookOverviewSchema, "WebhookOverviewPage");
 
-const unauthorized = errorResponse("Missing or wrong bearer token");
-
-const webhooks = createRoute({
+const webhooks = adminRoute("webhooks", {
   method: "get",
   path: "/admin/api/v1/webhooks",
   operationId: "listAllWebhooks",
-  tags: ["webhooks"],
-  security,
   summary: "Every webhook across users, newest first, with its breaker state and latest attempt",
   request: {
     query: z.object({
@@ -43,19 +34,13 @@ const webhooks = createRoute({
       ...pageQuery,
     }),
   },
-  responses: {
-    200: { content: { "application/json": { schema: WebhookOverviewPage } }, description: "A page of webhooks" },
-    400: errorResponse("Invalid input"),
-    401: unauthorized,
-  },
+  responses: { 200: jsonResponse(WebhookOverviewPage, "A page of webhooks") },
 });
 
-const deliveries = createRoute({
+const deliveries = adminRoute("deliveries", {
   method: "get",
   path: "/admin/api/v1/deliveries",
   operationId: "searchDeliveries",
-  tags: ["deliveries"],
-  security,
   summary: "Deliveries across webhooks, newest first; since/until bound created_at",
   request: {
     query: z.object({
@@ -67,11 +52,7 @@ const deliveries = createRoute({
       ...pageQuery,
     }).refine(windowInOrder, { message: "since must not be after until", path: ["until"] }),
   },
-  responses: {
-    200: { content: { "application/json": { schema: DeliveryPage } }, description: "A page of deliveries" },
-    400: errorResponse("Invalid input"),
-    401: unauthorized,
-  },
+  responses: { 200: jsonResponse(DeliveryPage, "A page of deliveries") },
 });
 
 function overviewJson(w: WebhookOverview) {

@@ -31,8 +31,9 @@ export function mountLive(app: OpenAPIHono, live: LiveOptions | undefined): void
     security,
     summary: "Server-sent events: a snapshot of the actor system, at most one per interval",
     description: "`event: snapshot` with `data:` " +
-      '{"at", "machines": {"dispatcher": {"state", "in_flight"}, "delivery": {state: count}, "webhook": {state: count}}, ' +
-      '"webhooks": {id: {"state", "consecutive_failures", "in_flight", "sent_per_sec", "last_status_code"}}, ' +
+      '{"at", "machines": {"dispatcher": {"state", "in_flight"}, "result-writer": {"state", "unwritten"}, ' +
+      '"delivery": {state: count}, "webhook": {state: count}}, ' +
+      '"webhooks": {id: {"state", "paused", "consecutive_failures", "in_flight", "sent_per_sec", "last_status_code"}}, ' +
       '"totals": {"delivered", "failed", "exhausted"}}; `: ping` comments every 15 s.',
     responses: {
       200: { description: "The event stream", content: { "text/event-stream": { schema: { type: "string" } } } },

@@ -1,11 +1,11 @@
 // Recover (Svix's name for it): after an outage of the receiver, re-queue
 // every failed and exhausted delivery of one webhook created in a window,
 // each with a fresh schedule, due now, as the single-delivery retry does.
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { recoverDeliveries } from "../db/delivery-queries.ts";
 import { apiError, errorResponse } from "./errors.ts";
-import { type ApiDeps, createRouter, security } from "./router.ts";
-import { rfc3339, uuid, windowInOrder } from "./schemas.ts";
+import { adminRoute, type ApiDeps, createRouter, jsonBody, jsonResponse } from "./router.ts";
+import { rfc3339, WebhookPathParams, windowInOrder } from "./schemas.ts";
 
 const RecoverBody = z
   .object({
@@ -20,28 +20,20 @@ const Recovered = z
   .object({ requeued: z.number().int().openapi({ description: "Deliveries queued again" }) })
   .openapi("Recovered");
 
-const recover = createRoute({
+const recover = adminRoute("deliveries", {
   method: "post",
   path: "/admin/api/v1/users/{user_id}/webhooks/{webhook_id}/recover",
   operationId: "recoverWebhookDeliveries",
-  tags: ["deliveries"],
-  security,
   summary: "Re-queue the webhook's failed and exhausted deliveries created in a window, with a fresh schedule",
   request: {
-    params: z.object({
-      user_id: uuid().openapi({ param: { name: "user_id", in: "path" } }),
-      webhook_id: uuid().openapi({ param: { name: "webhook_id", in: "path" } }),
-    }),
-    body: { required: true, content: { "application/json": { schema: RecoverBody } } },
+    params: WebhookPathParams,
+    body: jsonBody(RecoverBody),
   },
   responses: {
-    202: { content: { "application/json": { schema: Recovered } }, description: "Queued again" },
+    202: jsonResponse(Recovered, "Queued again"),
     400: errorResponse("Invalid input: since missing or not RFC 3339, or after until"),
-    401: errorResponse("Missing or wrong bearer token"),
     404: errorResponse("No such webhook for this user"),
     409: errorResponse("The webhook is disabled"),
-    413: errorResponse("Body too large"),
-    415: errorResponse("Body is not JSON"),
   },
 });
 

@@ -1,10 +1,12 @@
 // What every resource module of the API builds on: the dependencies it is
-// handed, and an OpenAPIHono whose validation failures come out as our
-// `{"error": {"code", "message"}}` 400s.
-import { OpenAPIHono } from "@hono/zod-openapi";
+// handed, an OpenAPIHono whose validation failures come out as our
+// `{"error": {"code", "message"}}` 400s, and the route definition every
+// /admin/api route shares (its tag, the bearer scheme, the 400 and 401, and
+// for a route with a body the 413 and 415).
+import { createRoute, OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
 import type { Sql } from "../db/client.ts";
 import type { Resolve } from "../send/target-guard.ts";
-import { validationHook } from "./errors.ts";
+import { errorResponse, validationHook } from "./errors.ts";
 
 export type ApiDeps = {
   sql: Sql;
@@ -30,3 +32,60 @@ export function createRouter() {
 
 /** The bearer scheme every /admin/api route declares in the OpenAPI document. */
 export const security = [{ bearer: [] }];
+
+/** For OpenAPI route definitions: a documented JSON response. */
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});
+
+/** For OpenAPI route definitions: a JSON request body, required unless said otherwise. */
+export const jsonBody = <T extends z.ZodType>(schema: T, { required = true } = {}) => ({
+  required,
+  content: { "application/json": { schema } },
+});
+
+/** What any /admin/api route may answer: its input refused, or the token missing or wrong. */
+const COMMON_RESPONSES = {
+  400: errorResponse("Invalid input"),
+  401: errorResponse("Missing or wrong bearer token"),
+};
+
+/** What a route that reads a body may answer too: mountApi's body limit, and the media-type check. */
+const BODY_RESPONSES = {
+  413: errorResponse("Body too large"),
+  415: errorResponse("Body is not JSON"),
+};
+
+export type AdminRouteConfig<P extends string = string> = Omit<RouteConfig, "path" | "tags" | "security"> & {
+  path: P;
+  operationId: string;
+  summary: string;
+};
+
+type BodyResponses<R extends AdminRouteConfig> = R extends { request: { body: object } } ? typeof BODY_RESPONSES
+  : unknown;
+
+/**
+ * An /admin/api route: `createRoute` with the tag, the bearer scheme, the
+ * common 400 and 401, and for a route with a body its 413 and 415 filled in;
+ * the route's own responses come on top (a more precise 400 replaces the
+ * common one).
+ * `adminRoute("webhooks", { method: "get", path, operationId, summary, request, responses })`
+ */
+export function adminRoute<P extends string, R extends AdminRouteConfig<P>>(tag: string, route: R) {
+  // In the document's order: operationId, tags, security, summary, then the rest.
+  const { operationId, summary, ...rest } = route;
+  return createRoute({
+    operationId,
+    tags: [tag],
+    security,
+    summary,
+    ...rest,
+    responses: {
+      ...COMMON_RESPONSES,
+      ...(route.request?.body ? BODY_RESPONSES : {}),
+      ...route.responses,
+    } as typeof COMMON_RESPONSES & BodyResponses<R> & R["responses"],
+  });
+}

@@ -17,6 +17,15 @@ export const text = (max: number) =>
 /** Any 8-4-4-4-12 hex UUID, as Postgres' uuid type takes it (not only RFC 4122 variants). */
 export const uuid = () => z.guid({ message: "must be a UUID" });
 
+/** A UUID in the path, documented as the path parameter `name`. */
+export const pathId = (name: string) => uuid().openapi({ param: { name, in: "path" } });
+
+/** /users/{user_id}/…: the routes that act on behalf of one user. */
+export const UserPathParams = z.object({ user_id: pathId("user_id") });
+
+/** /users/{user_id}/webhooks/{webhook_id}/…: one of that user's webhooks. */
+export const WebhookPathParams = UserPathParams.extend({ webhook_id: pathId("webhook_id") });
+
 export const EVENT_TYPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
 
 export const eventType = () =>
@@ -66,6 +75,15 @@ export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ type: "integer" }),
   cursor: z.string().max(200).optional().openapi({ description: "next_cursor of the previous page" }),
 };
+
+/** A keyset page of `item`, as every listing answers: `{"data", "next_cursor"}`, named `name` in the document. */
+export const pageOf = <T extends z.ZodType>(item: T, name: string) =>
+  z
+    .object({
+      data: z.array(item),
+      next_cursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last" }),
+    })
+    .openapi(name);
 
 /** since must not come after until: a window the wrong way round is the caller's mistake. */
 export const windowInOrder = (w: { since?: string; until?: string }) =>

@@ -4,7 +4,7 @@
 // another user is a 404, so ids of other users' webhooks leak nothing.
 // Creating is capped per user, and a `platform` webhook, which receives every
 // user's events, only where the operator allows them.
-import { createRoute, z } from "@hono/zod-openapi";
+import { type RouteConfig, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
   createWebhookWithinLimit,
@@ -17,8 +17,8 @@ import {
 } from "../db/webhooks.ts";
 import { checkTargetAtCreate } from "../send/target-guard.ts";
 import { apiError, errorResponse } from "./errors.ts";
-import { type ApiDeps, createRouter, security } from "./router.ts";
-import { eventType, isoOrNull, text, timestamp, uuid } from "./schemas.ts";
+import { adminRoute, type AdminRouteConfig, type ApiDeps, createRouter, jsonBody, jsonResponse } from "./router.ts";
+import { eventType, isoOrNull, text, timestamp, UserPathParams, WebhookPathParams } from "./schemas.ts";
 import { normaliseUrl, WebhookUrl } from "./webhook-url.ts";
 
 const EventTypes = z
@@ -97,117 +97,77 @@ const UpdateWebhook = z
   .strict()
   .openapi("UpdateWebhook");
 
-const UserParams = z.object({ user_id: uuid().openapi({ param: { name: "user_id", in: "path" } }) });
-const WebhookParams = UserParams.extend({
-  webhook_id: uuid().openapi({ param: { name: "webhook_id", in: "path" } }),
-});
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema } },
-  description,
-});
-
-const common = {
-  400: errorResponse("Invalid input"),
-  401: errorResponse("Missing or wrong bearer token"),
-};
-
 const BASE = "/admin/api/v1/users/{user_id}/webhooks";
-const tags = ["webhooks"];
+const notFoundResponse = errorResponse("No such webhook for this user");
 
-const list = createRoute({
+const list = adminRoute("webhooks", {
   method: "get",
   path: BASE,
   operationId: "listWebhooks",
-  tags,
-  security,
   summary: "List a user's webhooks, newest first",
-  request: { params: UserParams },
-  responses: { 200: json(z.array(WebhookSchema), "The webhooks"), ...common },
+  request: { params: UserPathParams },
+  responses: { 200: jsonResponse(z.array(WebhookSchema), "The webhooks") },
 });
 
-const create = createRoute({
+const create = adminRoute("webhooks", {
   method: "post",
   path: BASE,
   operationId: "createWebhook",
-  tags,
-  security,
   summary: "Create a webhook; the response carries its secret, once",
-  request: { params: UserParams, body: { required: true, content: { "application/json": { schema: CreateWebhook } } } },
+  request: {
+    params: UserPathParams,
+    body: jsonBody(CreateWebhook),
+  },
   responses: {
-    201: json(WebhookWithSecretSchema, "The webhook, with its signing secret"),
-    ...common,
+    201: jsonResponse(WebhookWithSecretSchema, "The webhook, with its signing secret"),
     403: errorResponse("scope: platform, and STATEHOOK_ALLOW_PLATFORM_WEBHOOKS is off"),
     409: errorResponse("The user has STATEHOOK_MAX_WEBHOOKS_PER_USER webhooks already"),
-    413: errorResponse("Body too large"),
-    415: errorResponse("Body is not JSON"),
   },
 });
 
-const get = createRoute({
+type OneWebhookRouteConfig = Omit<AdminRouteConfig, "path" | "request"> & {
+  request?: { body: NonNullable<RouteConfig["request"]>["body"] };
+};
+type WithWebhookParams<Q> = { params: typeof WebhookPathParams } & (Q extends object ? Q : unknown);
+
+/** A route on one of the user's webhooks: its id in the path, and a 404 when the user has no such webhook. */
+function oneWebhookRoute<R extends OneWebhookRouteConfig>(pathAfterId: string, route: R) {
+  return adminRoute("webhooks", {
+    ...route,
+    path: `${BASE}/{webhook_id}${pathAfterId}`,
+    request: { params: WebhookPathParams, ...route.request } as WithWebhookParams<R["request"]>,
+    responses: { ...route.responses, 404: notFoundResponse } as R["responses"] & { 404: typeof notFoundResponse },
+  });
+}
+
+const get = oneWebhookRoute("", {
   method: "get",
-  path: `${BASE}/{webhook_id}`,
   operationId: "getWebhook",
-  tags,
-  security,
   summary: "Get a webhook",
-  request: { params: WebhookParams },
-  responses: {
-    200: json(WebhookSchema, "The webhook"),
-    ...common,
-    404: errorResponse("No such webhook for this user"),
-  },
+  responses: { 200: jsonResponse(WebhookSchema, "The webhook") },
 });
 
-const update = createRoute({
+const update = oneWebhookRoute("", {
   method: "patch",
-  path: `${BASE}/{webhook_id}`,
   operationId: "updateWebhook",
-  tags,
-  security,
   summary: "Update a webhook; enabled: true re-enables one the circuit breaker disabled",
-  request: {
-    params: WebhookParams,
-    body: { required: true, content: { "application/json": { schema: UpdateWebhook } } },
-  },
-  responses: {
-    200: json(WebhookSchema, "The updated webhook"),
-    ...common,
-    404: errorResponse("No such webhook for this user"),
-    413: errorResponse("Body too large"),
-    415: errorResponse("Body is not JSON"),
-  },
+  request: { body: jsonBody(UpdateWebhook) },
+  responses: { 200: jsonResponse(WebhookSchema, "The updated webhook") },
 });
 
-const remove = createRoute({
+const remove = oneWebhookRoute("", {
   method: "delete",
-  path: `${BASE}/{webhook_id}`,
   operationId: "deleteWebhook",
-  tags,
-  security,
   summary: "Delete a webhook and its deliveries",
-  request: { params: WebhookParams },
-  responses: { 204: { description: "Deleted" }, ...common, 404: errorResponse("No such webhook for this user") },
+  responses: { 204: { description: "Deleted" } },
 });
 
-const rotate = createRoute({
+const rotate = oneWebhookRoute("/rotate-secret", {
   method: "post",
-  path: `${BASE}/{webhook_id}/rotate-secret`,
   operationId: "rotateWebhookSecret",
-  tags,
-  security,
   summary: "Replace the signing secret; the old one signs too for the grace period",
-  request: {
-    params: WebhookParams,
-    body: { required: false, content: { "application/json": { schema: RotateSecret } } },
-  },
-  responses: {
-    200: json(WebhookWithSecretSchema, "The webhook, with its new secret"),
-    ...common,
-    404: errorResponse("No such webhook for this user"),
-    413: errorResponse("Body too large"),
-    415: errorResponse("Body is not JSON"),
-  },
+  request: { body: jsonBody(RotateSecret, { required: false }) },
+  responses: { 200: jsonResponse(WebhookWithSecretSchema, "The webhook, with its new secret") },
 });
 
 export function webhookJson(w: WebhookView) {

@@ -58,6 +58,7 @@ export function mountDashboard(app: OpenAPIHono): void {
   app.openAPIRegistry.registerPath({
     method: "get",
     path: "/dashboard",
+    operationId: "dashboard",
     summary: "The operator's dashboard (asks for the API token in the page)",
     tags: ["operations"],
     responses: { 200: { description: "HTML" } },

@@ -1,4 +1,4 @@
-// The three machines as data the dashboard draws: every state node and every
+// The machines as data the dashboard draws: every state node and every
 // transition, read from the live definitions through machines/graph.ts (the
 // reader the README diagrams use), so the page cannot drift from the code.
 import type { AnyStateMachine } from "xstate";

@@ -45,12 +45,7 @@ const BUDGET_LOCK_CLASS = 0x7368;
  * line for the fsync behind every publish made claims slow under publishing
  * load (BENCHMARKS.md, "What changed", 8).
  */
-export async function claimDue(
-  sql: Sql,
-  limit: number,
-  claimTimeoutSecs: number,
-  policy: ClaimPolicy = UNCAPPED,
-): Promise<ClaimedRow[]> {
+export async function claimDue(sql: Sql, limit: number, claimTimeoutSecs: number, policy = UNCAPPED) {
   if (limit <= 0) return [];
   return await sql.begin(async (tx): Promise<ClaimedRow[]> => {
     await tx`SET LOCAL synchronous_commit = off`;

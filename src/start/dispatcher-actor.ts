@@ -5,7 +5,8 @@
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
 import type { ClaimedDelivery, SignedRequest } from "../../machines/delivery.ts";
 import { deliveryPool } from "../../machines/delivery-pool.ts";
-import { dispatcherMachine, type DispatcherSettings, type ResultBatch } from "../../machines/dispatcher.ts";
+import { dispatcherMachine, dispatcherResultWriter, type DispatcherSettings } from "../../machines/dispatcher.ts";
+import type { ResultBatch } from "../../machines/result-writer.ts";
 import type { Config } from "./config.ts";
 import { claimDue } from "../db/claim.ts";
 import { DELIVERY_CHANNEL } from "../db/migrations.ts";
@@ -106,7 +107,9 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     actors: {
       deliveries: deliveryPool(delivery),
       claim: fromPromise(({ input }) => effects.claim(input.limit)),
-      recordOutcomes: fromPromise(({ input }) => effects.record(input)),
+      resultWriter: dispatcherResultWriter.provide({
+        actors: { recordOutcomes: fromPromise(({ input }) => effects.record(input)) },
+      }),
     },
   });
 

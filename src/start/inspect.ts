@@ -5,7 +5,7 @@
 // off nothing here is even loaded, so the hot path pays nothing.
 import type { InspectionEvent, Observer } from "xstate";
 import type { InspectTarget } from "./config.ts";
-import type { OutcomeList } from "../../machines/dispatcher.ts";
+import type { OutcomeList } from "../../machines/result-writer.ts";
 
 export type Inspection = {
   /** Pass to createActor({ inspect }). */
@@ -33,7 +33,7 @@ const WITHHELD_KEYS = new Set(["payload", "body", "responseBody", "response_body
 export function redact<T>(value: T): T {
   const text = JSON.stringify(value, function (key, v) {
     if (WITHHELD_KEYS.has(key)) return v === null || v === undefined ? v : REDACTED;
-    // The dispatcher's finished outcomes, a linked list, as a count:
+    // The result writer's finished outcomes, a linked list, as a count:
     // thousands of nested nodes say nothing an inspector can show.
     if (key === "results") return { count: listLength(v as OutcomeList) };
     // Header names stay readable (webhook-id, content-type…); values do not.

@@ -1,18 +1,22 @@
 // What the live view shows, read from the running actor system: the
-// dispatcher's state, live delivery actors by state, the webhook actors'
-// breakers, per-endpoint send rates and the process's totals. It costs
+// dispatcher's and the result writer's states, live delivery actors by
+// state, the webhook actors' breakers, per-endpoint send rates and the
+// process's totals. It costs
 // nothing while nobody watches: the system's inspection hook and the
 // dispatcher's "finished" events are subscribed to only while a viewer is
 // attached, and everything else is read from snapshots when a viewer asks.
 import type { Actor, AnyActorRef, InspectionEvent } from "xstate";
 import type { DeliveryOutcome } from "../../machines/delivery.ts";
-import type { dispatcherMachine } from "../../machines/dispatcher.ts";
+import { type dispatcherMachine, WRITER } from "../../machines/dispatcher.ts";
 import { redact } from "./inspect.ts";
 import type { Metrics } from "./metrics.ts";
 
 export type LiveWebhook = {
+  /** The breaker: closed, open or half_open. */
   state: string;
   paused: boolean;
+  /** The actor's whole state value, for drawing it on the machine. */
+  value: unknown;
   consecutive_failures: number;
   in_flight: number;
   sent_per_sec: number;
@@ -23,6 +27,8 @@ export type LiveSnapshot = {
   at: string;
   machines: {
     dispatcher: { state: unknown; in_flight: number };
+    /** Its state (null once it has finished) and the results handed to it not yet written. */
+    "result-writer": { state: unknown; unwritten: number };
     /** Live delivery actors by state. */
     delivery: Record<string, number>;
     /** Webhook actors by state. */
@@ -142,6 +148,7 @@ export function createLiveFeed(
       webhooks[webhookId] = {
         state: typeof value === "object" && value.breaker ? value.breaker : String(value),
         paused: typeof value === "object" && value.pace === "paused",
+        value,
         consecutive_failures: snapshot.context?.consecutiveFailures ?? 0,
         in_flight: inFlightOf.get(webhookId) ?? 0,
         sent_per_sec: elapsedMs > 0 ? Math.round((since * 1000 / elapsedMs) * 10) / 10 : 0,
@@ -149,12 +156,18 @@ export function createLiveFeed(
       };
     }
     const dispatcher = actor.getSnapshot();
+    const writer = actor.system.get(WRITER)?.getSnapshot();
+    const writerRuns = writer?.status === "active";
     // Built from ids, states and counts only; redacted all the same, as the
     // inspector's stream is, so nothing secret can ride along by accident.
     return redact({
       at: new Date(now()).toISOString(),
       machines: {
         dispatcher: { state: dispatcher.value, in_flight: dispatcher.context.inFlight },
+        "result-writer": {
+          state: writerRuns ? writer.value : null,
+          unwritten: writerRuns ? writer.context.collected - writer.context.written : 0,
+        },
         delivery: deliveryStates,
         webhook: webhookStates,
       },

@@ -3,7 +3,7 @@
 // effects are returned as they are, so nothing is wrapped or measured.
 import type { AnyActorRef } from "xstate";
 import type { ClaimedDelivery, SendResult, SignedRequest } from "../../machines/delivery.ts";
-import type { RecordedWebhook, ResultBatch } from "../../machines/dispatcher.ts";
+import type { RecordedWebhook, ResultBatch } from "../../machines/result-writer.ts";
 import type { Traces } from "./traces.ts";
 
 export type Effects = {

@@ -4,8 +4,10 @@
 // URL, a payload, a header or a secret. When the variable is unset nothing
 // here is loaded (the SDK is imported dynamically) and the dispatcher wraps
 // none of its effects, so the hot path pays nothing.
+// Types only: erased at run time, so they load nothing.
+import type { Attributes, SpanKind as Kind } from "@opentelemetry/api";
 import type { ClaimedDelivery, SendResult } from "../../machines/delivery.ts";
-import type { RecordedWebhook, ResultBatch } from "../../machines/dispatcher.ts";
+import type { RecordedWebhook, ResultBatch } from "../../machines/result-writer.ts";
 import pkg from "../../package.json" with { type: "json" };
 import type { OtelTarget } from "./config.ts";
 import type { Log } from "./log.ts";
@@ -35,6 +37,19 @@ export function tracesUrl(endpoint: string): string {
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi;
 const withoutUrls = (text: string) => text.replace(URL_IN_TEXT, "[url]");
 const messageOf = (error: unknown) => withoutUrls(error instanceof Error ? error.message : String(error));
+
+/** How a span ended: what was learned at the end, and the error's message when it failed. */
+type Ending = { attributes?: Attributes; error?: string };
+
+/** An answer outside 2xx fails the attempt as surely as no answer does. */
+function attemptEnding(result: SendResult): Ending {
+  if (result.kind !== "response") return { error: withoutUrls(result.error) };
+  const { statusCode } = result;
+  return {
+    attributes: { "http.response.status_code": statusCode },
+    error: statusCode < 200 || statusCode > 299 ? `HTTP ${statusCode}` : undefined,
+  };
+}
 
 export async function startTraces(target: OtelTarget | undefined, log: Log = () => {}): Promise<Traces | undefined> {
   if (!target) return undefined;
@@ -68,58 +83,57 @@ export async function startTraces(target: OtelTarget | undefined, log: Log = () 
   // Only scheme, host and port: the URL may carry credentials.
   log("info", "exporting traces over OTLP/HTTP", { otlp: new URL(tracesUrl(target.endpoint)).origin });
 
-  const failed = (span: ReturnType<typeof tracer.startSpan>, message: string) =>
-    span.setStatus({ code: SpanStatusCode.ERROR, message });
+  /** One span over [startMs, endMs]: what was known at the start, then how it ended. */
+  const record = (
+    name: string,
+    kind: Kind,
+    [startMs, endMs]: [number, number],
+    attributes: Attributes,
+    ending: Ending,
+  ) => {
+    const span = tracer.startSpan(name, { kind, startTime: startMs, attributes });
+    if (ending.attributes) span.setAttributes(ending.attributes);
+    if (ending.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: ending.error });
+    span.end(endMs);
+  };
 
   return {
     claim(startMs, endMs, limit, outcome) {
-      const span = tracer.startSpan("statehook.claim", {
-        kind: SpanKind.INTERNAL,
-        startTime: startMs,
-        attributes: { "statehook.claim.limit": limit, "db.system.name": "postgresql" },
-      });
-      if ("count" in outcome) span.setAttribute("statehook.claim.count", outcome.count);
-      else failed(span, messageOf(outcome.error));
-      span.end(endMs);
+      record(
+        "statehook.claim",
+        SpanKind.INTERNAL,
+        [startMs, endMs],
+        { "statehook.claim.limit": limit, "db.system.name": "postgresql" },
+        "count" in outcome
+          ? { attributes: { "statehook.claim.count": outcome.count } }
+          : { error: messageOf(outcome.error) },
+      );
     },
     attempt(startMs, endMs, delivery, result) {
-      const span = tracer.startSpan("statehook.attempt", {
-        kind: SpanKind.CLIENT,
-        startTime: startMs,
-        attributes: {
-          "http.request.method": "POST",
-          "statehook.webhook.id": delivery.webhookId,
-          "statehook.delivery.id": delivery.id,
-          "statehook.event.id": delivery.eventId,
-          "statehook.event.type": delivery.eventType,
-          "statehook.attempt.number": delivery.attemptCount + 1,
-          "statehook.attempt.duration_ms": Math.round(result.durationMs),
-        },
-      });
-      if (result.kind === "response") {
-        span.setAttribute("http.response.status_code", result.statusCode);
-        if (result.statusCode < 200 || result.statusCode > 299) failed(span, `HTTP ${result.statusCode}`);
-      } else {
-        failed(span, withoutUrls(result.error));
-      }
-      span.end(endMs);
+      record("statehook.attempt", SpanKind.CLIENT, [startMs, endMs], {
+        "http.request.method": "POST",
+        "statehook.webhook.id": delivery.webhookId,
+        "statehook.delivery.id": delivery.id,
+        "statehook.event.id": delivery.eventId,
+        "statehook.event.type": delivery.eventType,
+        "statehook.attempt.number": delivery.attemptCount + 1,
+        "statehook.attempt.duration_ms": Math.round(result.durationMs),
+      }, attemptEnding(result));
     },
     resultBatch(startMs, endMs, batch, outcome) {
-      const span = tracer.startSpan("statehook.record", {
-        kind: SpanKind.INTERNAL,
-        startTime: startMs,
-        attributes: {
+      record(
+        "statehook.record",
+        SpanKind.INTERNAL,
+        [startMs, endMs],
+        {
           "statehook.batch.outcomes": batch.outcomes.length,
           "statehook.batch.released": batch.released.length,
           "db.system.name": "postgresql",
         },
-      });
-      if ("webhooks" in outcome) {
-        span.setAttribute("statehook.batch.breakers_tripped", outcome.webhooks.filter((w) => w.tripped).length);
-      } else {
-        failed(span, messageOf(outcome.error));
-      }
-      span.end(endMs);
+        "webhooks" in outcome
+          ? { attributes: { "statehook.batch.breakers_tripped": outcome.webhooks.filter((w) => w.tripped).length } }
+          : { error: messageOf(outcome.error) },
+      );
     },
     async shutdown() {
       await provider.shutdown();

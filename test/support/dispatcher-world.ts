@@ -1,9 +1,9 @@
 // A world for the pure dispatcher machine in which the test decides
 // everything: when a claim returns and with what, when each send finishes and
 // how, when a result write succeeds or fails, and what time it is (a
-// SimulatedClock). The real delivery pool, delivery and webhook machines run
-// inside it; only their I/O is fake. Used by the model-based tests and the
-// path runs.
+// SimulatedClock). The real delivery pool, delivery, webhook and result
+// writer machines run inside it; only their I/O is fake. Used by the
+// model-based tests and the path runs.
 import {
   type Actor,
   type AnyActorRef,
@@ -14,19 +14,21 @@ import {
   type InspectionEvent,
   SimulatedClock,
 } from "xstate";
-import type { ClaimedDelivery, SendResult } from "../../machines/delivery.ts";
+import type { ClaimedDelivery, DeliveryOutcome, SendResult } from "../../machines/delivery.ts";
 import { deliveryPool, type PoolReport } from "../../machines/delivery-pool.ts";
-import {
-  dispatcherMachine,
-  type DispatcherSettings,
-  type RecordedWebhook,
-  type ResultBatch,
-} from "../../machines/dispatcher.ts";
+import { dispatcherMachine, dispatcherResultWriter, type DispatcherSettings } from "../../machines/dispatcher.ts";
+import type { RecordedWebhook, ResultBatch } from "../../machines/result-writer.ts";
 import { withEffects } from "../../src/send/delivery-effects.ts";
 
 export type PendingClaim = {
   limit: number;
   afterStop: boolean;
+  /**
+   * Failed attempts the dispatcher had collected when it asked its writer
+   * for this claim that were not written when the claim started: the claim
+   * barrier says there are none.
+   */
+  unwrittenFailures: DeliveryOutcome[];
   resolve(rows: ClaimedDelivery[]): void;
   reject(error: Error): void;
 };
@@ -48,6 +50,8 @@ export type World = {
   records: (PendingRecord & { open: boolean; ok?: boolean })[];
   claimed: ClaimedDelivery[];
   sent: Set<string>;
+  /** Outcomes in the order the pool reported them to the dispatcher. */
+  finished: DeliveryOutcome[];
   stopSent: boolean;
   /** Lets promise callbacks and the actor's reactions to them run. */
   settle(): Promise<void>;
@@ -121,6 +125,7 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
   // sendBack of ours that keeps its release report back (fromCallback keeps
   // its callback as the logic's config); every other report passes at once.
   let held: { report: PoolReport; pass(): void } | undefined;
+  let failuresBeforeClaim: DeliveryOutcome[] = [];
   const pool = deliveryPool(delivery);
   type PoolCallback = (args: { sendBack(report: AnyEventObject): void }) => (() => void) | void;
   const poolCallback = (pool as { config?: unknown }).config as PoolCallback;
@@ -144,14 +149,26 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
       deliveries,
       claim: fromPromise<ClaimedDelivery[], { limit: number }>(({ input }) =>
         new Promise((resolve, reject) => {
-          world.claims.push({ limit: input.limit, afterStop: world.stopSent, resolve, reject, open: true });
+          const written = new Set(world.records.filter((r) => r.ok).flatMap((r) => r.batch.outcomes));
+          world.claims.push({
+            limit: input.limit,
+            afterStop: world.stopSent,
+            unwrittenFailures: failuresBeforeClaim.filter((outcome) => !written.has(outcome)),
+            resolve,
+            reject,
+            open: true,
+          });
         })
       ),
-      recordOutcomes: fromPromise<RecordedWebhook[], ResultBatch>(({ input }) =>
-        new Promise((resolve, reject) => {
-          world.records.push({ batch: input, resolve, reject, open: true });
-        })
-      ),
+      resultWriter: dispatcherResultWriter.provide({
+        actors: {
+          recordOutcomes: fromPromise<RecordedWebhook[], ResultBatch>(({ input }) =>
+            new Promise((resolve, reject) => {
+              world.records.push({ batch: input, resolve, reject, open: true });
+            })
+          ),
+        },
+      }),
     },
   });
   const clock = new SimulatedClock();
@@ -163,6 +180,7 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
     records: [],
     claimed: [],
     sent: new Set<string>(),
+    finished: [],
     stopSent: false,
     async settle() {
       // Promise callbacks, and the pool's report timer (0 ms on the actor system's clock).
@@ -248,6 +266,15 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
     input: settings,
     clock,
     inspect: (event) => {
+      // What the dispatcher heard from the pool, and what it had heard when it asked for a claim.
+      if (
+        event.type === "@xstate.event" && event.actorRef === world.actor && event.event.type === "DELIVERIES.FINISHED"
+      ) {
+        world.finished.push(...event.event.outcomes as DeliveryOutcome[]);
+      }
+      if (event.type === "@xstate.event" && event.event.type === "CLAIM.WANTED") {
+        failuresBeforeClaim = world.finished.filter((o) => o.attempted && o.status !== "delivered");
+      }
       // Every delivery actor the pool starts, wherever it sits in the tree.
       const ref = event.actorRef as AnyActorRef;
       if (event.type === "@xstate.actor" && ref.id.startsWith("delivery:")) deliveryActors.add(ref);

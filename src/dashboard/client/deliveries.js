@@ -1,9 +1,10 @@
 // Deliveries across every webhook, newest first, a page at a time: filtered
 // by webhook, status, event type and a time range (kept in the URL, so a
 // filtered list can be linked). A row opens the delivery's detail.
-import { useEffect, useState } from "preact/hooks";
 import { html } from "htm/preact";
-import { formatTime, fromLocalInput, orDash, toLocalInput, UUID } from "./format.js";
+import { formatTime, fromLocalInput, nextAttempt, orDash, toLocalInput, UUID } from "./format.js";
+import { FilterForm, useDraft } from "./filters.js";
+import { EmptyRow, Pager } from "./grid.js";
 import { useCursorPages, useResource } from "./resource.js";
 import { navigate, routeHash } from "./route.js";
 
@@ -16,9 +17,10 @@ export function DeliveriesView({ api, params }) {
   const filter = Object.fromEntries(FILTERS.map((name) => [name, params[name] ?? ""]));
   const key = FILTERS.map((name) => filter[name]).join("|");
   const pages = useCursorPages(key);
-  const toDraft = () => ({ ...filter, since: toLocalInput(filter.since), until: toLocalInput(filter.until) });
-  const [draft, setDraft] = useState(toDraft);
-  useEffect(() => setDraft(toDraft()), [key]);
+  const [draft, set] = useDraft(
+    () => ({ ...filter, since: toLocalInput(filter.since), until: toLocalInput(filter.until) }),
+    key,
+  );
 
   const list = useResource(
     () => api.get("/deliveries", { ...filter, cursor: pages.cursor, limit: PAGE_SIZE }),
@@ -30,10 +32,7 @@ export function DeliveriesView({ api, params }) {
   const urls = new Map((webhooks.data?.data ?? []).map((w) => [w.id, w.url]));
 
   const problem = draft.webhook_id && !UUID.test(draft.webhook_id.trim()) ? "webhook id must be a UUID" : null;
-  const set = (name) => (e) => setDraft({ ...draft, [name]: e.currentTarget.value });
-  const apply = (event) => {
-    event.preventDefault();
-    if (problem) return;
+  const apply = () =>
     navigate("deliveries", undefined, {
       webhook_id: draft.webhook_id.trim(),
       status: draft.status,
@@ -41,14 +40,13 @@ export function DeliveriesView({ api, params }) {
       since: fromLocalInput(draft.since),
       until: fromLocalInput(draft.until),
     });
-  };
 
   const rows = list.data?.data ?? [];
   return html`
     <section class="deliveries">
       <div class="toolbar">
         <h2>Deliveries</h2>
-        <form class="filters" onSubmit=${apply}>
+        <${FilterForm} problem=${problem} onApply=${apply} clear="#/deliveries">
           <label>Webhook
             <input name="webhook_id" list="webhook-ids" size="38" placeholder="any webhook" value=${draft.webhook_id}
               onInput=${set("webhook_id")} />
@@ -70,10 +68,7 @@ export function DeliveriesView({ api, params }) {
           <label>Until <input name="until" type="datetime-local" step="1" value=${draft.until} onInput=${set(
             "until",
           )} /></label>
-          <button type="submit" disabled=${!!problem}>Filter</button>
-          <a href="#/deliveries" class="button quiet">Clear</a>
-          ${problem ? html`<span class="error">${problem}</span>` : null}
-        </form>
+        <//>
       </div>
       ${list.error ? html`<p class="error" role="alert">Could not list deliveries: ${list.error.message}</p>` : null}
       <table class="grid">
@@ -93,28 +88,15 @@ export function DeliveriesView({ api, params }) {
                 <td data-field="attempts">${d.attempt_count}</td>
                 <td data-field="last_status">${orDash(d.last_status_code)}</td>
                 <td class="clip">${orDash(d.last_error)}</td>
-                <td class="nowrap">${d.status === "pending" || d.status === "failed"
-                  ? formatTime(d.next_attempt_at)
-                  : "—"}</td>
+                <td class="nowrap">${nextAttempt(d)}</td>
                 <td class="clip" title=${d.webhook_id}>${urls.get(d.webhook_id) ?? d.webhook_id.slice(0, 8)}</td>
               </tr>
             `
           )}
-          ${list.data && rows.length === 0
-            ? html`
-              <tr>
-                <td colspan="8" class="empty">No deliveries match.</td>
-              </tr>
-            `
-            : null}
+          ${list.data && rows.length === 0 ? html`<${EmptyRow} columns=${8}>No deliveries match.<//>` : null}
         </tbody>
       </table>
-      <div class="pager">
-        <button type="button" disabled=${pages.number === 1} onClick=${pages.previous}>← Previous</button>
-        <span>page ${pages.number}</span>
-        <button type="button" disabled=${!list.data?.next_cursor} onClick=${() =>
-          pages.next(list.data.next_cursor)}>Next →</button>
-      </div>
+      <${Pager} pages=${pages} nextCursor=${list.data?.next_cursor} />
     </section>
   `;
 }

@@ -4,7 +4,8 @@
 // failed or exhausted one. Reloaded every few seconds, so a retry is seen landing.
 import { useState } from "preact/hooks";
 import { html } from "htm/preact";
-import { formatTime, orDash, prettyJson } from "./format.js";
+import { formatTime, nextAttempt, orDash, prettyJson } from "./format.js";
+import { EmptyRow } from "./grid.js";
 import { useResource } from "./resource.js";
 import { routeHash } from "./route.js";
 
@@ -56,9 +57,7 @@ export function DeliveryView({ api, id }) {
         <dt>Event</dt><dd>${d.event_type} <span class="muted mono">${d.event_id}</span></dd>
         <dt>Webhook</dt><dd class="mono">${d.webhook_id}</dd>
         <dt>Attempts</dt><dd data-field="attempts">${d.attempt_count}</dd>
-        <dt>Next attempt</dt><dd>${d.status === "pending" || d.status === "failed"
-          ? formatTime(d.next_attempt_at)
-          : "—"}</dd>
+        <dt>Next attempt</dt><dd>${nextAttempt(d)}</dd>
         <dt>Created</dt><dd>${formatTime(d.created_at)}</dd>
         ${d.resource_id
           ? html`
@@ -90,13 +89,7 @@ export function DeliveryView({ api, id }) {
               </tr>
             `
           )}
-          ${(d.attempts ?? []).length === 0
-            ? html`
-              <tr>
-                <td colspan="7" class="empty">Not attempted yet.</td>
-              </tr>
-            `
-            : null}
+          ${(d.attempts ?? []).length === 0 ? html`<${EmptyRow} columns=${7}>Not attempted yet.<//>` : null}
         </tbody>
       </table>
       <div class="columns">

@@ -5,6 +5,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { html } from "htm/preact";
 import { formatRate, formatTime, orDash, UUID } from "./format.js";
+import { FilterForm, useDraft } from "./filters.js";
+import { EmptyRow, Pager } from "./grid.js";
 import { useCursorPages, useResource } from "./resource.js";
 import { navigate, routeHash } from "./route.js";
 import { CreateDialog, EditDialog, RecoverDialog, RotateDialog, SecretDialog } from "./webhook-dialogs.js";
@@ -14,12 +16,11 @@ const RELOAD_MS = 5000;
 
 export function EndpointsView({ api, snapshot, params }) {
   const filter = { user_id: params.user_id ?? "", enabled: params.enabled ?? "" };
-  const [draft, setDraft] = useState(filter);
+  const key = `${filter.user_id}|${filter.enabled}`;
+  const [draft, set] = useDraft(() => filter, key);
   const [dialog, setDialog] = useState(null);
   const [message, setMessage] = useState(null);
-  const pages = useCursorPages(`${filter.user_id}|${filter.enabled}`);
-
-  useEffect(() => setDraft(filter), [filter.user_id, filter.enabled]);
+  const pages = useCursorPages(key);
 
   const list = useResource(
     () =>
@@ -41,11 +42,7 @@ export function EndpointsView({ api, snapshot, params }) {
   }, [liveIds]);
 
   const draftProblem = draft.user_id && !UUID.test(draft.user_id.trim()) ? "user id must be a UUID" : null;
-  const applyFilter = (event) => {
-    event.preventDefault();
-    if (draftProblem) return;
-    navigate("endpoints", undefined, { user_id: draft.user_id.trim(), enabled: draft.enabled });
-  };
+  const applyFilter = () => navigate("endpoints", undefined, { user_id: draft.user_id.trim(), enabled: draft.enabled });
 
   const done = (text) => {
     setDialog(null);
@@ -68,27 +65,24 @@ export function EndpointsView({ api, snapshot, params }) {
     <section class="endpoints">
       <div class="toolbar">
         <h2>Endpoints</h2>
-        <form class="filters" onSubmit=${applyFilter}>
+        <${FilterForm} problem=${draftProblem} onApply=${applyFilter}>
           <label>User id
             <input
               name="user_id"
               placeholder="any user"
               size="38"
               value=${draft.user_id}
-              onInput=${(e) => setDraft({ ...draft, user_id: e.currentTarget.value })}
+              onInput=${set("user_id")}
             />
           </label>
           <label>State
-            <select name="enabled" value=${draft.enabled} onChange=${(e) =>
-              setDraft({ ...draft, enabled: e.currentTarget.value })}>
+            <select name="enabled" value=${draft.enabled} onChange=${set("enabled")}>
               <option value="">all</option>
               <option value="true">enabled</option>
               <option value="false">disabled</option>
             </select>
           </label>
-          <button type="submit" disabled=${!!draftProblem}>Filter</button>
-          ${draftProblem ? html`<span class="error">${draftProblem}</span>` : null}
-        </form>
+        <//>
         <button type="button" class="primary" onClick=${() =>
           setDialog({ kind: "create", userId: filter.user_id })}>New webhook</button>
       </div>
@@ -115,20 +109,11 @@ export function EndpointsView({ api, snapshot, params }) {
             `
           )}
           ${list.data && webhooks.length === 0
-            ? html`
-              <tr>
-                <td colspan="12" class="empty">No webhooks${filter.user_id ? " for this user" : ""}.</td>
-              </tr>
-            `
+            ? html`<${EmptyRow} columns=${12}>No webhooks${filter.user_id ? " for this user" : ""}.<//>`
             : null}
         </tbody>
       </table>
-      <div class="pager">
-        <button type="button" disabled=${pages.number === 1} onClick=${pages.previous}>← Previous</button>
-        <span>page ${pages.number}</span>
-        <button type="button" disabled=${!list.data?.next_cursor} onClick=${() =>
-          pages.next(list.data.next_cursor)}>Next →</button>
-      </div>
+      <${Pager} pages=${pages} nextCursor=${list.data?.next_cursor} />
       ${dialog ? html`<${Dialogs} api=${api} dialog=${dialog} setDialog=${setDialog} done=${done} />` : null}
     </section>
   `;

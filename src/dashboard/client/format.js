@@ -34,6 +34,11 @@ export function formatRate(perSecond) {
   return perSecond >= 10 ? String(Math.round(perSecond)) : perSecond.toFixed(1);
 }
 
+/** When a delivery is tried next: only a pending or failed one will be ("—" otherwise). */
+export const nextAttempt = (
+  d,
+) => (d.status === "pending" || d.status === "failed" ? formatTime(d.next_attempt_at) : "—");
+
 export const orDash = (value) => (value === undefined || value === null || value === "" ? "—" : String(value));
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,9 +1,10 @@
-// The live machinery: the three machines drawn from their definitions
+// The live machinery: the machines drawn from their definitions
 // (/dashboard/machines.json, made from machines/*.ts by the same reader as
 // the README diagrams) as nested boxes, one per state, each listing the
 // transitions that leave it. The live stream fills in how many actors are in
-// each state, the dispatcher's current states, and the state of one chosen
-// endpoint's webhook actor: the built-in, offline counterpart of the Stately inspector.
+// each state, the dispatcher's and the result writer's current states, and
+// the state of one chosen endpoint's webhook actor: the built-in, offline
+// counterpart of the Stately inspector.
 import { useEffect, useState } from "preact/hooks";
 import { html } from "htm/preact";
 import { useResource } from "./resource.js";
@@ -91,6 +92,7 @@ export function MachinesView({ api, snapshot, params }) {
 
   const machines = snapshot?.machines ?? {};
   const dispatcher = machines.dispatcher;
+  const writer = machines["result-writer"];
   return html`
     <section class="machines">
       <div class="toolbar">
@@ -121,11 +123,16 @@ export function MachinesView({ api, snapshot, params }) {
         if (graph.name === "dispatcher" && dispatcher) {
           active = activeIds(root, dispatcher.state);
           note = `in flight: ${dispatcher.in_flight ?? "—"}`;
+        } else if (graph.name === "result-writer" && writer) {
+          active = activeIds(root, writer.state);
+          note = `unwritten: ${writer.unwritten ?? "—"}`;
         } else if (graph.name === "delivery" || graph.name === "webhook") {
           counts = countsById(root, machines[graph.name]);
           const total = [...counts.values()].reduce((a, b) => a + b, 0);
           note = `${total} ${graph.name} ${total === 1 ? "actor" : "actors"}`;
-          if (graph.name === "webhook" && chosenActor) current = activeIds(root, chosenActor.state);
+          if (graph.name === "webhook" && chosenActor) {
+            current = activeIds(root, chosenActor.value ?? chosenActor.state);
+          }
         }
         return html`
           <${Machine} key=${graph.name} graph=${graph} active=${active} counts=${counts} current=${current}

@@ -21,6 +21,22 @@ function Modal({ title, onClose, children, testid }) {
   `;
 }
 
+/** A dialog that is one form: its fields, the API's complaint about the last submit, Cancel and the submit button. */
+function FormDialog({ title, testid, form, submitLabel, onClose, children }) {
+  return html`
+    <${Modal} title=${title} onClose=${onClose} testid=${testid}>
+      <form onSubmit=${form.submit}>
+        ${children}
+        ${form.problem ? html`<p class="error" role="alert">${form.problem}</p>` : null}
+        <div class="buttons">
+          <button type="button" onClick=${onClose}>Cancel</button>
+          <button type="submit" class="primary" disabled=${form.busy}>${submitLabel}</button>
+        </div>
+      </form>
+      <//>
+  `;
+}
+
 /** One submit with a busy flag and the API's message on failure. */
 function useSubmit(action) {
   const [busy, setBusy] = useState(false);
@@ -80,22 +96,15 @@ export function CreateDialog({ api, userId, onClose, onCreated }) {
     onCreated(await api.post(`/users/${user}/webhooks`, body));
   });
   return html`
-    <${Modal} title="New webhook" onClose=${onClose} testid="create-dialog">
-      <form onSubmit=${form.submit}>
-        <label>User id
-          <span class="inline">
-            <input name="user_id" size="38" value=${fields.userId} onInput=${(e) =>
-              setFields({ ...fields, userId: e.currentTarget.value })} />
-            <button type="button" onClick=${() => setFields({ ...fields, userId: crypto.randomUUID() })}>New id</button>
-          </span>
-        </label>
-        <${WebhookFields} fields=${fields} setFields=${setFields} withScope=${true} />
-        ${form.problem ? html`<p class="error" role="alert">${form.problem}</p>` : null}
-        <div class="buttons">
-          <button type="button" onClick=${onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled=${form.busy}>Create</button>
-        </div>
-      </form>
+    <${FormDialog} title="New webhook" testid="create-dialog" form=${form} submitLabel="Create" onClose=${onClose}>
+      <label>User id
+        <span class="inline">
+          <input name="user_id" size="38" value=${fields.userId} onInput=${(e) =>
+            setFields({ ...fields, userId: e.currentTarget.value })} />
+          <button type="button" onClick=${() => setFields({ ...fields, userId: crypto.randomUUID() })}>New id</button>
+        </span>
+      </label>
+      <${WebhookFields} fields=${fields} setFields=${setFields} withScope=${true} />
       <//>
   `;
 }
@@ -117,15 +126,8 @@ export function EditDialog({ api, webhook, onClose, onSaved }) {
     onSaved(await api.patch(`/users/${webhook.user_id}/webhooks/${webhook.id}`, body));
   });
   return html`
-    <${Modal} title="Edit webhook" onClose=${onClose} testid="edit-dialog">
-      <form onSubmit=${form.submit}>
-        <${WebhookFields} fields=${fields} setFields=${setFields} withScope=${false} />
-        ${form.problem ? html`<p class="error" role="alert">${form.problem}</p>` : null}
-        <div class="buttons">
-          <button type="button" onClick=${onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled=${form.busy}>Save</button>
-        </div>
-      </form>
+    <${FormDialog} title="Edit webhook" testid="edit-dialog" form=${form} submitLabel="Save" onClose=${onClose}>
+      <${WebhookFields} fields=${fields} setFields=${setFields} withScope=${false} />
       <//>
   `;
 }
@@ -143,20 +145,13 @@ export function RotateDialog({ api, webhook, onClose, onRotated }) {
     onRotated(rotated.secret);
   });
   return html`
-    <${Modal} title="Rotate secret" onClose=${onClose} testid="rotate-dialog">
-      <form onSubmit=${form.submit}>
-        <p>A new secret for <strong>${webhook.url}</strong>. During the grace period deliveries carry both
-          signatures, so the receiver can switch over without dropping any.</p>
-        <label>Grace period (seconds)
-          <input name="grace_period_secs" type="number" min="0" max="604800" value=${grace} onInput=${(e) =>
-            setGrace(e.currentTarget.value)} />
-        </label>
-        ${form.problem ? html`<p class="error" role="alert">${form.problem}</p>` : null}
-        <div class="buttons">
-          <button type="button" onClick=${onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled=${form.busy}>Rotate</button>
-        </div>
-      </form>
+    <${FormDialog} title="Rotate secret" testid="rotate-dialog" form=${form} submitLabel="Rotate" onClose=${onClose}>
+      <p>A new secret for <strong>${webhook.url}</strong>. During the grace period deliveries carry both
+        signatures, so the receiver can switch over without dropping any.</p>
+      <label>Grace period (seconds)
+        <input name="grace_period_secs" type="number" min="0" max="604800" value=${grace} onInput=${(e) =>
+          setGrace(e.currentTarget.value)} />
+      </label>
       <//>
   `;
 }
@@ -172,22 +167,16 @@ export function RecoverDialog({ api, webhook, onClose, onRecovered }) {
     onRecovered(result.requeued);
   });
   return html`
-    <${Modal} title="Recover deliveries" onClose=${onClose} testid="recover-dialog">
-      <form onSubmit=${form.submit}>
-        <p>Re-queue every failed and exhausted delivery of <strong>${webhook.url}</strong> created in this window.
-          ${webhook.enabled ? null : html`
-            <span class="error">The webhook is disabled: enable it first.</span>
-          `}</p>
-        <label>Since <input name="since" type="datetime-local" step="1" value=${since} onInput=${(e) =>
-          setSince(e.currentTarget.value)} /></label>
-        <label>Until (optional) <input name="until" type="datetime-local" step="1" value=${until} onInput=${(e) =>
-          setUntil(e.currentTarget.value)} /></label>
-        ${form.problem ? html`<p class="error" role="alert">${form.problem}</p>` : null}
-        <div class="buttons">
-          <button type="button" onClick=${onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled=${form.busy}>Recover</button>
-        </div>
-      </form>
+    <${FormDialog} title="Recover deliveries" testid="recover-dialog" form=${form} submitLabel="Recover"
+      onClose=${onClose}>
+      <p>Re-queue every failed and exhausted delivery of <strong>${webhook.url}</strong> created in this window.
+        ${webhook.enabled ? null : html`
+          <span class="error">The webhook is disabled: enable it first.</span>
+        `}</p>
+      <label>Since <input name="since" type="datetime-local" step="1" value=${since} onInput=${(e) =>
+        setSince(e.currentTarget.value)} /></label>
+      <label>Until (optional) <input name="until" type="datetime-local" step="1" value=${until} onInput=${(e) =>
+        setUntil(e.currentTarget.value)} /></label>
       <//>
   `;
 }
