@@ -245,3 +245,32 @@ test("concurrent claims never hand out the same row twice", async () => {
   assert.equal(ids.length, 60);
   assert.equal(new Set(ids).size, 60);
 });
+
+test("a claim counts an endpoint's rows in flight without visiting its history", async () => {
+  await drain();
+  const hooks = await Promise.all(Array.from({ length: 5 }, () => webhook()));
+  // A long history per endpoint (delivered rows), and one due row each.
+  for (const w of hooks) {
+    await db.sql`
+      INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload, status, attempt_count)
+      SELECT ${w.id}, gen_random_uuid(), 'history', '{}'::jsonb, 'delivered', 1 FROM generate_series(1, 4000)`;
+    await delivery(w.id);
+  }
+  // Statistics taken while many rows were in flight, as autovacuum may take them mid-run.
+  await db.sql`UPDATE webhook_deliveries SET claimed_until = now() + interval '5 minutes' WHERE event_type = 'history'`;
+  await db.sql`ANALYZE webhook_deliveries`;
+  await db.sql`UPDATE webhook_deliveries SET claimed_until = NULL WHERE event_type = 'history'`;
+  const fetched = await db.sql.begin(async (tx) => {
+    const read = async () => {
+      const [r] = await tx<{ n: string }[]>`
+        SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) AS n
+        FROM pg_stat_xact_user_tables WHERE relname = 'webhook_deliveries'`;
+      return Number(r.n);
+    };
+    const before = await read();
+    const rows = await claimDue(tx as unknown as typeof db.sql, 10, 300, { maxInFlightPerWebhook: 20 });
+    assert.equal(rows.length, hooks.length);
+    return (await read()) - before;
+  });
+  assert.ok(fetched < 1000, `the claim read ${fetched} rows of webhook_deliveries for ${hooks.length} due ones`);
+});
