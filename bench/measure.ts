@@ -1,7 +1,7 @@
 // How the scenarios measure: rows the service has finished with, a process's
 // resident set sampled while a scenario runs, and numbers rounded for the
 // report.
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import type { Sql } from "../src/db/client.ts";
 
 export const round = (n: number, digits = 0) => Number(n.toFixed(digits));
@@ -21,6 +21,15 @@ export async function memoryOf(pid: number): Promise<{ rss: number; peak: number
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+/**
+ * Resets a process's peak resident set (VmHWM) to its current one, so the
+ * peak read later is that of what ran since, not of the process's whole
+ * life (Linux ≥ 4.0, /proc/<pid>/clear_refs; the process must be ours).
+ */
+export async function resetPeak(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, "5");
 }
 
 /** Samples a process's resident set every 100 ms while `body` runs. */

@@ -25,7 +25,7 @@ function table(results: Record<string, unknown>): string {
     throughput?: SideBySide[];
     latency?: (Awaited<ReturnType<typeof latency>> & { quarter_of?: number })[];
     backlog?: Awaited<ReturnType<typeof backlog>>[];
-    memory?: Awaited<ReturnType<typeof memory>>;
+    memory?: Awaited<ReturnType<typeof memory>>[] | Awaited<ReturnType<typeof memory>>;
     soak?: Awaited<ReturnType<typeof soak>>;
   };
   const lines = [
@@ -34,11 +34,14 @@ function table(results: Record<string, unknown>): string {
     `Settings: ${Object.entries(r.settings).map(([k, v]) => `\`${k}=${v}\``).join(", ")}.`,
     "",
   ];
-  if (r.throughput) {
-    const n = r.throughput[0];
+  // Rows saved before the plain loop ran beside the service have no side-by-side figures.
+  const throughput = r.throughput?.filter((t) => "statehook" in t);
+  if (throughput?.length) {
+    const n = throughput[0];
     lines.push(...markdownTable(
       [
-        `throughput, ${n.deliveries.toLocaleString("en")} deliveries / ${n.webhooks} endpoints`,
+        `throughput, ${n.deliveries.toLocaleString("en")} deliveries / ${n.webhooks} endpoints` +
+        (n.rounds > 1 ? ` (median of ${n.rounds} rounds)` : ""),
         "statehook/s",
         "plain loop/s",
         "ratio",
@@ -49,7 +52,7 @@ function table(results: Record<string, unknown>): string {
         "peak RSS: statehook",
         "plain loop",
       ],
-      r.throughput.map((t) => [
+      throughput.map((t) => [
         t.failing_webhooks ? `${t.failing_webhooks} of ${t.webhooks} failing` : "all healthy",
         `${t.statehook.per_second}`,
         `${t.plain.per_second}`,
@@ -92,17 +95,25 @@ function table(results: Record<string, unknown>): string {
     ));
   }
   if (r.memory) {
-    const m = r.memory;
+    // An older results file holds one row, taken with the per-host cap lifted.
+    const rows = Array.isArray(r.memory) ? r.memory : [{ ...r.memory, connections_allowed: r.memory.in_flight }];
     lines.push(...markdownTable(
-      ["memory", "in flight", "idle RSS", "loaded RSS", "bytes per in-flight delivery", "peak RSS"],
-      [[
-        "held by receiver",
+      [
+        "memory (held by the receiver)",
+        "in flight",
+        "idle RSS",
+        "loaded RSS",
+        "bytes per in-flight delivery",
+        "peak RSS",
+      ],
+      rows.map((m) => [
+        `at most ${m.connections_allowed} requests open`,
         `${m.in_flight} (${m.at_receiver} at receiver)`,
         `${m.idle_rss_mb} MB`,
         `${m.loaded_rss_mb} MB`,
         `${m.bytes_per_in_flight_delivery}`,
         `${m.peak_rss_mb} MB`,
-      ]],
+      ]),
     ));
   }
   if (r.soak) {

@@ -12,6 +12,8 @@
 // (passed to the service as STATEHOOK_*), BENCH_SOAK (deliveries; 0 skips),
 // BENCH_SKIP (comma list of: throughput,latency,backlog,memory,soak),
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
+// BENCH_ROUNDS (rounds of each contender per throughput row, alternating
+// which goes first; the median round is reported; 3),
 // BENCH_RATES (the latency runs as rate:seconds pairs; 100:10,quarter:10, where
 // "quarter" is a quarter of the service's all-healthy throughput in this run),
 // BENCH_PROFILE (a directory: the service and the plain loop each write a CPU
@@ -35,7 +37,17 @@ import { latency } from "./scenarios/latency.ts";
 import { memory } from "./scenarios/memory.ts";
 import { soak } from "./scenarios/soak.ts";
 import { sideBySide } from "./scenarios/side-by-side.ts";
-import { CLAIM_BATCH, LATENCY_RATES, MAX_SENDS, PROFILE, serviceEnv, SKIP, SOAK, THROUGHPUT_N } from "./settings.ts";
+import {
+  CLAIM_BATCH,
+  LATENCY_RATES,
+  MAX_SENDS,
+  PROFILE,
+  serviceEnv,
+  SKIP,
+  SOAK,
+  THROUGHPUT_N,
+  THROUGHPUT_ROUNDS,
+} from "./settings.ts";
 
 if (PROFILE && runtime === "deno") {
   console.error("BENCH_PROFILE works under Bun only: Deno 2.9 has no flag that writes a CPU profile");
@@ -76,8 +88,8 @@ async function main() {
       await sideBySide(sql, contenders, postgres, receiver, warmUp, 0);
       log("throughput");
       const rows = [
-        await sideBySide(sql, contenders, postgres, receiver, THROUGHPUT_N, 0),
-        await sideBySide(sql, contenders, postgres, receiver, THROUGHPUT_N, 0.1),
+        await sideBySide(sql, contenders, postgres, receiver, THROUGHPUT_N, 0, THROUGHPUT_ROUNDS),
+        await sideBySide(sql, contenders, postgres, receiver, THROUGHPUT_N, 0.1, THROUGHPUT_ROUNDS),
       ];
       results.throughput = rows;
       saturation = rows[0].statehook.per_second;
@@ -113,7 +125,10 @@ async function main() {
     service = undefined;
     if (!SKIP.has("memory")) {
       log("memory");
-      results.memory = await memory(pg.url, sql, receiver, 5000);
+      results.memory = [
+        await memory(pg.url, sql, receiver, 5000, 256),
+        await memory(pg.url, sql, receiver, 5000, 5000),
+      ];
       log(JSON.stringify(results.memory));
     }
     console.log(JSON.stringify(results, null, 2));

@@ -1,6 +1,9 @@
 // The service next to the plain loop (bench/plain-loop.ts): the same backlog
 // on the same schema, one after the other in the same run, the idle one
 // paused, so the ratio of their throughputs is what the actor system costs.
+// Other programs on the machine come and go within seconds, so each row is
+// several rounds, alternating which contender goes first, and reports each
+// contender's median round.
 import type { Sql } from "../../src/db/client.ts";
 import { round } from "../measure.ts";
 import type { ReceiverProcess } from "../receiver-process.ts";
@@ -10,9 +13,13 @@ export type SideBySide = {
   deliveries: number;
   webhooks: number;
   failing_webhooks: number;
+  rounds: number;
+  /** The median round of each, by deliveries/s. */
   statehook: Throughput;
   plain: Throughput;
-  /** statehook's deliveries/s over the plain loop's. */
+  /** Every round's deliveries/s, in order. */
+  per_second_by_round: { statehook: number[]; plain: number[] };
+  /** statehook's median deliveries/s over the plain loop's. */
   ratio: number;
 };
 
@@ -25,6 +32,8 @@ async function alone<T>(idle: Contender, body: () => Promise<T>): Promise<T> {
   }
 }
 
+const median = (runs: Throughput[]) => runs.toSorted((a, b) => a.per_second - b.per_second)[runs.length >> 1];
+
 export async function sideBySide(
   sql: Sql,
   contenders: { statehook: Contender; plain: Contender },
@@ -32,16 +41,36 @@ export async function sideBySide(
   receiver: ReceiverProcess,
   count: number,
   failingShare: number,
+  rounds = 1,
 ): Promise<SideBySide> {
   const { statehook: service, plain: loop } = contenders;
-  const plain = await alone(service, () => throughput(sql, loop, postgresPid, receiver, count, failingShare));
-  const statehook = await alone(loop, () => throughput(sql, service, postgresPid, receiver, count, failingShare));
+  const runs = { statehook: [] as Throughput[], plain: [] as Throughput[] };
+  const plainRound = async () =>
+    runs.plain.push(await alone(service, () => throughput(sql, loop, postgresPid, receiver, count, failingShare)));
+  const statehookRound = async () =>
+    runs.statehook.push(await alone(loop, () => throughput(sql, service, postgresPid, receiver, count, failingShare)));
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      await plainRound();
+      await statehookRound();
+    } else {
+      await statehookRound();
+      await plainRound();
+    }
+  }
+  const statehook = median(runs.statehook);
+  const plain = median(runs.plain);
   return {
     deliveries: count,
     webhooks: statehook.webhooks,
     failing_webhooks: statehook.failing_webhooks,
+    rounds,
     statehook,
     plain,
+    per_second_by_round: {
+      statehook: runs.statehook.map((t) => t.per_second),
+      plain: runs.plain.map((t) => t.per_second),
+    },
     ratio: round(statehook.per_second / plain.per_second, 2),
   };
 }

@@ -1,10 +1,12 @@
 // Soak: a long run with a share of endpoints failing, its resident set
-// sampled every second, and no delivery left in flight once it drains.
+// sampled every second, its peak (VmHWM, reset at the start, so spikes
+// between samples count and earlier scenarios do not), and no delivery left
+// in flight once it drains.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Sql } from "../../src/db/client.ts";
 import { seedDeliveries, seedWebhooks } from "../../test/support/seed.ts";
 import { type Service, until } from "../../test/support/service.ts";
-import { mb, round, settledRows } from "../measure.ts";
+import { mb, resetPeak, round, settledRows } from "../measure.ts";
 import type { ReceiverProcess } from "../receiver-process.ts";
 import { WEBHOOKS } from "../settings.ts";
 
@@ -15,6 +17,8 @@ export async function soak(sql: Sql, service: Service, receiver: ReceiverProcess
   );
   const webhooks = await seedWebhooks(sql, urls);
   await receiver.reset();
+  // The soak's own peak: the service has run other scenarios before it.
+  await resetPeak(service.pid);
   const samples: { t: number; rss_mb: number; received: number }[] = [];
   const started = performance.now();
   for (let from = 0; from < total; from += 50_000) {
