@@ -84,7 +84,9 @@ async function main() {
       plain = await startPlainLoop(serviceEnv(pg.url), runtimeFlags);
       const contenders = { statehook: service, plain };
       log("throughput warm-up");
-      const warmUp = Math.max(1000, Math.round(THROUGHPUT_N / 10));
+      // Half a row each, unmeasured: both runtimes compile the hot paths in
+      // tiers, the service (more code) later than the plain loop.
+      const warmUp = Math.max(2000, Math.round(THROUGHPUT_N / 2));
       await sideBySide(sql, contenders, postgres, receiver, warmUp, 0);
       log("throughput");
       const rows = [
