@@ -7,7 +7,7 @@
 //
 // Tuning, from the environment: BENCH_MAX_CONCURRENT_SENDS, BENCH_CLAIM_BATCH_SIZE
 // (passed to the service as STATEHOOK_*), BENCH_SOAK (deliveries; 0 skips),
-// BENCH_SKIP (comma list of: throughput,latency,backlog,memory,soak),
+// BENCH_SKIP (comma list of: throughput,live,latency,backlog,memory,soak),
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
 // BENCH_RATES (the latency runs as rate:seconds pairs; 100:10,1000:10,5000:4),
 // BENCH_PROFILE (a directory: the service writes a CPU profile there on exit;
@@ -26,6 +26,7 @@ import { type ReceiverProcess, startReceiverProcess } from "./receiver-process.t
 import { writeReport } from "./report.ts";
 import { backlog, growHistory } from "./scenarios/backlog.ts";
 import { latency } from "./scenarios/latency.ts";
+import { liveViewer } from "./scenarios/live-viewer.ts";
 import { memory } from "./scenarios/memory.ts";
 import { soak } from "./scenarios/soak.ts";
 import { throughput } from "./scenarios/throughput.ts";
@@ -66,6 +67,11 @@ async function main() {
         await throughput(sql, service, receiver, THROUGHPUT_N, 0.1),
       ];
       log(JSON.stringify(results.throughput));
+    }
+    if (!SKIP.has("live")) {
+      log("live viewer");
+      results.live_viewer = await liveViewer(sql, service, receiver, THROUGHPUT_N);
+      log(JSON.stringify(results.live_viewer));
     }
     if (!SKIP.has("latency")) {
       results.latency = [];
