@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { DeliveryOutcome } from "../machines/delivery.ts";
+import { type DeliveryOutcome, unsent } from "../machines/delivery.ts";
 import { afterFailure } from "../machines/retry-schedule.ts";
 import * as dwctl from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
@@ -71,18 +71,7 @@ async function deliveryWithAttempts(webhookId: string, attempts: number) {
 
 function outcomeOf(step: Step, deliveryId: string, webhookId: string, schedule: number[]): DeliveryOutcome {
   const base = { deliveryId, webhookId, attemptsBefore: step.attemptsBefore, durationMs: 1, responseBody: "" };
-  if (step.kind === "unsent") {
-    return {
-      ...base,
-      status: "exhausted",
-      attempted: false,
-      retryDelaySecs: null,
-      statusCode: null,
-      error: "webhook disabled",
-      durationMs: null,
-      responseBody: null,
-    };
-  }
+  if (step.kind === "unsent") return unsent({ id: deliveryId, webhookId, attemptCount: step.attemptsBefore });
   if (step.kind === "success") {
     return {
       ...base,
