@@ -10,7 +10,7 @@
 //
 // Tuning, from the environment: BENCH_MAX_CONCURRENT_SENDS, BENCH_CLAIM_BATCH_SIZE
 // (passed to the service as STATEHOOK_*), BENCH_SOAK (deliveries; 0 skips),
-// BENCH_SKIP (comma list of: throughput,latency,backlog,memory,soak),
+// BENCH_SKIP (comma list of: throughput,live,latency,backlog,memory,soak),
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
 // BENCH_ROUNDS (rounds of each contender per throughput row, alternating
 // which goes first; the median round is reported; 3),
@@ -34,6 +34,7 @@ import { type ReceiverProcess, startReceiverProcess } from "./receiver-process.t
 import { writeReport } from "./report.ts";
 import { backlog, growHistory } from "./scenarios/backlog.ts";
 import { latency } from "./scenarios/latency.ts";
+import { liveViewer } from "./scenarios/live-viewer.ts";
 import { memory } from "./scenarios/memory.ts";
 import { soak } from "./scenarios/soak.ts";
 import { sideBySide } from "./scenarios/side-by-side.ts";
@@ -98,6 +99,11 @@ async function main() {
       await plain.stop();
       plain = undefined;
       log(JSON.stringify(results.throughput));
+    }
+    if (!SKIP.has("live")) {
+      log("live viewer");
+      results.live_viewer = await liveViewer(sql, service, receiver, THROUGHPUT_N);
+      log(JSON.stringify(results.live_viewer));
     }
     if (!SKIP.has("latency")) {
       results.latency = [];

@@ -94,7 +94,8 @@ export type DeliveryEvent =
 
 type Context = DeliveryInput & { request: SignedRequest | null; outcome: DeliveryOutcome | null };
 
-const unsent = (delivery: ClaimedDelivery): DeliveryOutcome => ({
+/** The outcome of a delivery whose webhook is disabled or gone: exhausted, nothing sent. */
+export const unsent = (delivery: Pick<ClaimedDelivery, "id" | "webhookId" | "attemptCount">): DeliveryOutcome => ({
   deliveryId: delivery.id,
   webhookId: delivery.webhookId,
   attemptsBefore: delivery.attemptCount,

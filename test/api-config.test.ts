@@ -15,7 +15,8 @@ import {
   DEFAULT_MAX_WEBHOOKS_PER_USER,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from "../src/api/app.ts";
-import { ConfigError, loadConfig } from "../src/start/config.ts";
+import { loadConfig } from "../src/start/config.ts";
+import { assertConfigRefused } from "./support/config-refusal.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { startService, until } from "./support/service.ts";
 
@@ -51,12 +52,8 @@ const bad: [string, string][] = [
 
 for (const [name, value] of bad) {
   test(`${name}=${JSON.stringify(value)} stops start-up with one line naming it`, () => {
-    assert.throws(() => loadConfig({ [name]: value }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.equal(error.variable, name);
-      assert.ok(!error.message.includes("\n"));
+    assertConfigRefused(name, value, (error) => {
       if (name === "STATEHOOK_API_TOKEN") assert.ok(!error.message.includes(value), "the token is not echoed");
-      return true;
     });
   });
 }
@@ -167,12 +164,10 @@ const badLimits: [string, string][] = [
 
 for (const [name, value] of badLimits) {
   test(`${name}=${JSON.stringify(value)} stops start-up with one line naming it`, () => {
-    assert.throws(() => loadConfig({ [name]: value }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.equal(error.variable, name);
-      assert.ok(error.message.startsWith(`${name}: expected `), error.message);
-      assert.ok(!error.message.includes("\n"));
-      return true;
-    });
+    assertConfigRefused(
+      name,
+      value,
+      (error) => assert.ok(error.message.startsWith(`${name}: expected `), error.message),
+    );
   });
 }

@@ -2,30 +2,15 @@
 // no dispatcher running so every row stays where the test put it: fan-out
 // counts, idempotency, keyset pagination, the attempt history, retry's state
 // rules, and the OpenAPI document and docs page.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
 import { createDelivery } from "./support/dwctl-reference.ts";
 import { pruneAttempts } from "../src/db/retention.ts";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type ApiClient, apiClient, assertError } from "./support/api-client.ts";
+import { apiHarness, assertError, postWebhook, webhooksPath } from "./support/api-client.ts";
 
-let db: TestDatabase;
-let api: ApiClient;
-before(async () => {
-  db = await testDatabase();
-  // The fan-out tests create platform webhooks, which the operator must allow.
-  api = apiClient(db.sql, { allowPlatformWebhooks: true });
-});
-after(async () => await db.close());
-
-const hooks = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
-
-async function webhook(userId: string, body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
-  const reply = await api.call("POST", hooks(userId), { url: "https://hooks.example.com/in", ...body });
-  assert.equal(reply.status, 201, reply.text);
-  return reply.body;
-}
+// The fan-out tests create platform webhooks, which the operator must allow.
+const { db, api } = await apiHarness({ allowPlatformWebhooks: true });
 
 async function publish(body: Record<string, unknown>) {
   const reply = await api.call("POST", "/admin/api/v1/events", { data: {}, ...body });
@@ -48,15 +33,21 @@ test("publish fans out to the user's own webhooks and to platform webhooks, by e
   await clearPlatformWebhooks();
   const alice = crypto.randomUUID();
   const bob = crypto.randomUUID();
-  const all = await webhook(alice);
-  const wanted = await webhook(alice, { event_types: ["batch.completed", "batch.failed"] });
-  const unwanted = await webhook(alice, { event_types: ["batch.failed"] });
-  const disabled = await webhook(alice);
-  await api.call("PATCH", `${hooks(alice)}/${disabled.id}`, { enabled: false });
-  const bobs = await webhook(bob);
-  const platformAll = await webhook(crypto.randomUUID(), { scope: "platform" });
-  const platformWanted = await webhook(crypto.randomUUID(), { scope: "platform", event_types: ["batch.completed"] });
-  const platformUnwanted = await webhook(crypto.randomUUID(), { scope: "platform", event_types: ["user.created"] });
+  const all = await postWebhook(api, alice);
+  const wanted = await postWebhook(api, alice, { event_types: ["batch.completed", "batch.failed"] });
+  const unwanted = await postWebhook(api, alice, { event_types: ["batch.failed"] });
+  const disabled = await postWebhook(api, alice);
+  await api.call("PATCH", `${webhooksPath(alice)}/${disabled.id}`, { enabled: false });
+  const bobs = await postWebhook(api, bob);
+  const platformAll = await postWebhook(api, crypto.randomUUID(), { scope: "platform" });
+  const platformWanted = await postWebhook(api, crypto.randomUUID(), {
+    scope: "platform",
+    event_types: ["batch.completed"],
+  });
+  const platformUnwanted = await postWebhook(api, crypto.randomUUID(), {
+    scope: "platform",
+    event_types: ["user.created"],
+  });
 
   const event = await publish({ event_type: "batch.completed", user_id: alice, data: { batch_id: "b1", n: 3 } });
   const receivers = event.deliveries.map((d) => d.webhook_id).sort();
@@ -97,7 +88,7 @@ test("publish fans out to the user's own webhooks and to platform webhooks, by e
 test("publish with a resource_id is idempotent per (webhook, event type, resource)", async () => {
   await clearPlatformWebhooks();
   const userId = crypto.randomUUID();
-  const a = await webhook(userId);
+  const a = await postWebhook(api, userId);
   const resourceId = crypto.randomUUID();
   const first = await publish({ event_type: "batch.completed", user_id: userId, resource_id: resourceId });
   assert.deepEqual(first.deliveries.map((d) => d.webhook_id), [a.id]);
@@ -110,7 +101,7 @@ test("publish with a resource_id is idempotent per (webhook, event type, resourc
   assert.deepEqual(again.deliveries, [], "nothing new");
   assert.deepEqual(again.duplicate_webhook_ids, [a.id], "and it says so");
   // A webhook added since gets its delivery; the one that had it does not get a second.
-  const b = await webhook(userId);
+  const b = await postWebhook(api, userId);
   const third = await publish({ event_type: "batch.completed", user_id: userId, resource_id: resourceId });
   assert.deepEqual(third.deliveries.map((d) => d.webhook_id), [b.id]);
   assert.deepEqual(third.duplicate_webhook_ids, [a.id]);
@@ -132,7 +123,7 @@ test("a publish wakes its own dispatcher in process and sends no NOTIFY; a plain
   const listener = await db.sql.listen(DELIVERY_CHANNEL, (payload) => payloads.push(payload));
   try {
     const userId = crypto.randomUUID();
-    const w = await webhook(userId);
+    const w = await postWebhook(api, userId);
     const queuedBefore = api.queued.count;
     await publish({ event_type: "batch.completed", user_id: userId });
     await publish({ event_type: "batch.completed", user_id: userId });
@@ -206,7 +197,7 @@ async function deliveriesFor(webhookId: string, n: number): Promise<string[]> {
 
 test("the delivery list is newest first, paginates by cursor without gaps or repeats, and filters by status", async () => {
   const userId = crypto.randomUUID();
-  const w = await webhook(userId);
+  const w = await postWebhook(api, userId);
   const ids = await deliveriesFor(w.id, 23);
   await db.sql`UPDATE webhook_deliveries SET status = 'exhausted' WHERE id = ANY(${ids.slice(0, 5)}::uuid[])`;
   const seen: string[] = [];
@@ -214,7 +205,7 @@ test("the delivery list is newest first, paginates by cursor without gaps or rep
   let pages = 0;
   do {
     const query: string = cursor ? `?limit=4&cursor=${cursor}` : "?limit=4";
-    const reply = await api.call("GET", `${hooks(userId)}/${w.id}/deliveries${query}`);
+    const reply = await api.call("GET", `${webhooksPath(userId)}/${w.id}/deliveries${query}`);
     assert.equal(reply.status, 200, reply.text);
     assert.ok(reply.body.data.length <= 4);
     seen.push(...reply.body.data.map((d: { id: string }) => d.id));
@@ -228,7 +219,7 @@ test("the delivery list is newest first, paginates by cursor without gaps or rep
     SELECT array_agg(id::text ORDER BY created_at DESC, id DESC) AS ids FROM webhook_deliveries WHERE webhook_id = ${w.id}`;
   assert.deepEqual(seen, ordered.ids);
 
-  const exhausted = await api.call("GET", `${hooks(userId)}/${w.id}/deliveries?status=exhausted`);
+  const exhausted = await api.call("GET", `${webhooksPath(userId)}/${w.id}/deliveries?status=exhausted`);
   assert.deepEqual(exhausted.body.data.map((d: { id: string }) => d.id).sort(), ids.slice(0, 5).sort());
   assert.equal(exhausted.body.next_cursor, null);
   const first = exhausted.body.data[0];
@@ -246,9 +237,9 @@ test("the delivery list is newest first, paginates by cursor without gaps or rep
     "updated_at",
     "webhook_id",
   ]);
-  const defaults = await api.call("GET", `${hooks(userId)}/${w.id}/deliveries`);
+  const defaults = await api.call("GET", `${webhooksPath(userId)}/${w.id}/deliveries`);
   assert.equal(defaults.body.data.length, 23, "default limit is 50");
-  const delivered = await api.call("GET", `${hooks(userId)}/${w.id}/deliveries?status=delivered`);
+  const delivered = await api.call("GET", `${webhooksPath(userId)}/${w.id}/deliveries?status=delivered`);
   assert.deepEqual(delivered.body, { data: [], next_cursor: null });
 });
 
@@ -268,16 +259,16 @@ const badQueries = [
 
 test("the delivery list refuses bad query values with a 400", async () => {
   const userId = crypto.randomUUID();
-  const w = await webhook(userId);
+  const w = await postWebhook(api, userId);
   for (const query of badQueries) {
-    assertError(await api.call("GET", `${hooks(userId)}/${w.id}/deliveries?${query}`), 400);
+    assertError(await api.call("GET", `${webhooksPath(userId)}/${w.id}/deliveries?${query}`), 400);
   }
-  assertError(await api.call("GET", `${hooks(userId)}/${crypto.randomUUID()}/deliveries`), 404, "not_found");
+  assertError(await api.call("GET", `${webhooksPath(userId)}/${crypto.randomUUID()}/deliveries`), 404, "not_found");
 });
 
 test("a delivery's detail has its payload and its attempt history, oldest first", async () => {
   const userId = crypto.randomUUID();
-  const w = await webhook(userId);
+  const w = await postWebhook(api, userId);
   const event = await publish({ event_type: "batch.completed", user_id: userId, data: { k: "v" } });
   const id = event.deliveries.find((d) => d.webhook_id === w.id)!.id;
   await db.sql`
@@ -316,7 +307,7 @@ test("a delivery's detail has its payload and its attempt history, oldest first"
 
 async function deliveryIn(status: string, attempts = 0, enabled = true): Promise<string> {
   const userId = crypto.randomUUID();
-  const w = await webhook(userId);
+  const w = await postWebhook(api, userId);
   const [row] = await deliveriesFor(w.id, 1);
   await db.sql`UPDATE webhook_deliveries SET status = ${status}, attempt_count = ${attempts},
     next_attempt_at = now() + interval '1 day', last_status_code = 500, last_error = 'HTTP 500' WHERE id = ${row}`;
@@ -376,7 +367,7 @@ test("retry refuses pending and delivered deliveries, a disabled webhook, an unk
 
 test("attempt-log retention deletes only rows older than the window", async () => {
   const userId = crypto.randomUUID();
-  const w = await webhook(userId);
+  const w = await postWebhook(api, userId);
   const [id] = await deliveriesFor(w.id, 1);
   await db.sql`
     INSERT INTO webhook_delivery_attempts (delivery_id, webhook_id, attempt_number, outcome, created_at)

@@ -5,59 +5,41 @@
 // webhook through PATCH lets deliveries flow again without a restart.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createApp } from "../src/api/app.ts";
-import { loadConfig } from "../src/start/config.ts";
-import { type Dispatcher, startDispatcher } from "../src/start/dispatcher-actor.ts";
-import { createMetrics } from "../src/start/metrics.ts";
-import { serve, type Server } from "../src/start/runtime.ts";
 import { verify } from "./support/verify.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { type Receiver, respond, startReceiver } from "./support/receiver.ts";
 import { until } from "./support/service.ts";
 import { TOKEN } from "./support/api-client.ts";
+import { serveApiWithDispatcher, type ServedApi } from "./support/served-api.ts";
 
 let db: TestDatabase;
-let dispatcher: Dispatcher;
 let receiver: Receiver;
-let server: Server;
-let base: string;
-const metrics = createMetrics();
+let served: ServedApi;
 const logs: string[] = [];
 
 before(async () => {
   db = await testDatabase({ max: 20 });
   receiver = await startReceiver();
-  const config = loadConfig({
-    STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
-    STATEHOOK_POLL_INTERVAL_MS: "50",
-    STATEHOOK_TIMEOUT_SECS: "5",
-    STATEHOOK_RETRY_SCHEDULE: "0,0",
-    STATEHOOK_CIRCUIT_BREAKER_THRESHOLD: "4",
-  });
-  dispatcher = await startDispatcher({ sql: db.sql, config, metrics });
-  const app = createApp({
-    sql: db.sql,
-    metrics,
-    dispatcherRunning: dispatcher.running,
-    apiToken: TOKEN,
-    allowPrivateTargets: true,
-    log: (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })),
-    onWebhookReenabled: dispatcher.reenabled,
-    onDeliveriesQueued: dispatcher.wake,
-  });
-  server = serve(app.fetch, { hostname: "127.0.0.1", port: 0 });
-  base = `http://127.0.0.1:${server.port}`;
+  served = await serveApiWithDispatcher(
+    db.sql,
+    { STATEHOOK_RETRY_SCHEDULE: "0,0", STATEHOOK_CIRCUIT_BREAKER_THRESHOLD: "4" },
+    (dispatcher) => ({
+      allowPrivateTargets: true,
+      log: (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })),
+      onWebhookReenabled: dispatcher.reenabled,
+      onDeliveriesQueued: dispatcher.wake,
+    }),
+  );
 });
 
 after(async () => {
-  await dispatcher.stop();
-  await server.stop();
+  await served.stop();
   await receiver.close();
   await db.close();
 });
 
 async function call(method: string, path: string, body?: unknown) {
-  const response = await fetch(base + path, {
+  const response = await fetch(served.base + path, {
     method,
     headers: {
       authorization: `Bearer ${TOKEN}`,
@@ -117,7 +99,7 @@ test("create, publish, delivered and signed; then fail until exhausted, retry, d
   assert.deepEqual(list.body.data.map((d: { status: string }) => d.status), ["delivered", "delivered"]);
 
   // /metrics matches: 2 successes and 2 failed attempts; 1 exhausted.
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await fetch(`${served.base}/metrics`)).text();
   const value = (series: string) =>
     Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1]);
   assert.equal(value('dwctl_webhook_deliveries_total{outcome="success"}'), 2);
@@ -157,7 +139,7 @@ test("a webhook the breaker disabled delivers again after PATCH enabled: true, w
 });
 
 test("readyz reports the database and the running dispatcher", async () => {
-  const response = await fetch(`${base}/readyz`);
+  const response = await fetch(`${served.base}/readyz`);
   assert.equal(response.status, 200);
   assert.deepEqual(await response.json(), { status: "ready", database: true, dispatcher: true });
 });

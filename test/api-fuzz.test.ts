@@ -2,14 +2,12 @@
 // bodies (near-valid ones too, so the deeper checks run), random ids, query
 // strings, content types and paths; every answer must be below 500, and
 // every 4xx must carry an error code and message.
-import { after, before, test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type ApiClient, apiClient } from "./support/api-client.ts";
+import { apiHarness } from "./support/api-client.ts";
 
-let db: TestDatabase;
-let api: ApiClient;
+const { db, api } = await apiHarness({ maxBodyBytes: 64 * 1024 });
 const userId = crypto.randomUUID();
 const webhookId = crypto.randomUUID();
 const deliveryId = crypto.randomUUID();
@@ -22,12 +20,7 @@ async function fixture() {
     VALUES (${deliveryId}, ${webhookId}, gen_random_uuid(), 'a.b', '{}', 'exhausted') ON CONFLICT (id) DO NOTHING`;
 }
 
-before(async () => {
-  db = await testDatabase();
-  api = apiClient(db.sql, { maxBodyBytes: 64 * 1024 });
-  await fixture();
-});
-after(async () => await db.close());
+before(async () => await fixture());
 
 const RUNS = 150;
 

@@ -4,23 +4,15 @@
 // user, URLs stored normalised and refused with control characters, a body
 // that never finishes arriving, and methods no route serves. The last two go
 // through the runtime's real server over raw TCP, since fetch will not send them.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { serve } from "../src/start/runtime.ts";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type ApiClient, apiClient, assertError, TOKEN } from "./support/api-client.ts";
+import { type ApiClient, apiClient, apiHarness, assertError, TOKEN, webhooksPath } from "./support/api-client.ts";
 import { rawRequest } from "./support/raw-http.ts";
 import { runtime } from "./support/service.ts";
 
-let db: TestDatabase;
-let api: ApiClient;
-before(async () => {
-  db = await testDatabase({ max: 20 });
-  api = apiClient(db.sql);
-});
-after(async () => await db.close());
+const { db, api } = await apiHarness({}, { max: 20 });
 
-const hooks = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
 const URL_OK = "https://hooks.example.com/in";
 
 async function countWebhooks(userId: string): Promise<number> {
@@ -45,20 +37,20 @@ test("a user's webhooks are capped: one more is a 409 naming the limit; others a
   const userId = crypto.randomUUID();
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const reply = await capped.call("POST", hooks(userId), { url: `${URL_OK}/${i}` });
+    const reply = await capped.call("POST", webhooksPath(userId), { url: `${URL_OK}/${i}` });
     assert.equal(reply.status, 201, reply.text);
     ids.push(reply.body.id);
   }
-  const refused = await capped.call("POST", hooks(userId), { url: URL_OK });
+  const refused = await capped.call("POST", webhooksPath(userId), { url: URL_OK });
   assertError(refused, 409, "webhook_limit_reached");
   assert.match(refused.body.error.message, /\b3\b.*STATEHOOK_MAX_WEBHOOKS_PER_USER/);
   assert.equal(await countWebhooks(userId), 3);
 
-  const other = await capped.call("POST", hooks(crypto.randomUUID()), { url: URL_OK });
+  const other = await capped.call("POST", webhooksPath(crypto.randomUUID()), { url: URL_OK });
   assert.equal(other.status, 201, "the cap is per user");
 
-  assert.equal((await capped.call("DELETE", `${hooks(userId)}/${ids[0]}`)).status, 204);
-  assert.equal((await capped.call("POST", hooks(userId), { url: URL_OK })).status, 201, "a delete frees room");
+  assert.equal((await capped.call("DELETE", `${webhooksPath(userId)}/${ids[0]}`)).status, 204);
+  assert.equal((await capped.call("POST", webhooksPath(userId), { url: URL_OK })).status, 201, "a delete frees room");
 });
 
 test("the cap holds under concurrent creates", async () => {
@@ -66,7 +58,7 @@ test("the cap holds under concurrent creates", async () => {
   for (let round = 0; round < 3; round++) {
     const userId = crypto.randomUUID();
     const replies = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => capped.call("POST", hooks(userId), { url: `${URL_OK}/${i}` })),
+      Array.from({ length: 20 }, (_, i) => capped.call("POST", webhooksPath(userId), { url: `${URL_OK}/${i}` })),
     );
     const statuses = replies.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 201).length, 5, `round ${round}: ${statuses}`);
@@ -78,8 +70,8 @@ test("the cap holds under concurrent creates", async () => {
 test("the default cap is 100 webhooks, counting rows written around the API", async () => {
   const userId = crypto.randomUUID();
   await insertWebhooks(userId, 99);
-  assert.equal((await api.call("POST", hooks(userId), { url: URL_OK })).status, 201);
-  const refused = await api.call("POST", hooks(userId), { url: URL_OK });
+  assert.equal((await api.call("POST", webhooksPath(userId), { url: URL_OK })).status, 201);
+  const refused = await api.call("POST", webhooksPath(userId), { url: URL_OK });
   assertError(refused, 409, "webhook_limit_reached");
   assert.match(refused.body.error.message, /\b100\b/);
   assert.equal(await countWebhooks(userId), 100);
@@ -139,18 +131,18 @@ test("by default one publish may write 16 MiB: 20 webhooks × 900 KB is refused"
 
 test("scope platform is a 403 unless the operator allows it; PATCH cannot switch to it", async () => {
   const userId = crypto.randomUUID();
-  const refused = await api.call("POST", hooks(userId), { url: URL_OK, scope: "platform" });
+  const refused = await api.call("POST", webhooksPath(userId), { url: URL_OK, scope: "platform" });
   assertError(refused, 403, "platform_webhooks_disabled");
   assert.match(refused.body.error.message, /STATEHOOK_ALLOW_PLATFORM_WEBHOOKS=true/);
   assert.equal(await countWebhooks(userId), 0);
 
-  const own = await api.call("POST", hooks(userId), { url: URL_OK, scope: "own" });
+  const own = await api.call("POST", webhooksPath(userId), { url: URL_OK, scope: "own" });
   assert.equal(own.status, 201, "scope own is always fine");
-  assertError(await api.call("PATCH", `${hooks(userId)}/${own.body.id}`, { scope: "platform" }), 400);
-  assert.equal((await api.call("GET", `${hooks(userId)}/${own.body.id}`)).body.scope, "own");
+  assertError(await api.call("PATCH", `${webhooksPath(userId)}/${own.body.id}`, { scope: "platform" }), 400);
+  assert.equal((await api.call("GET", `${webhooksPath(userId)}/${own.body.id}`)).body.scope, "own");
 
   const allowed = apiClient(db.sql, { allowPlatformWebhooks: true });
-  const created = await allowed.call("POST", hooks(userId), { url: URL_OK, scope: "platform" });
+  const created = await allowed.call("POST", webhooksPath(userId), { url: URL_OK, scope: "platform" });
   assert.equal(created.status, 201, created.text);
   assert.equal(created.body.scope, "platform");
   await db.sql`DELETE FROM user_webhooks WHERE scope = 'platform'`;
@@ -232,13 +224,13 @@ const unsafeUrls: [string, string][] = [
 for (const [name, url] of unsafeUrls) {
   test(`a URL with ${name} is a 400, on create and on PATCH`, async () => {
     const userId = crypto.randomUUID();
-    const refused = await api.call("POST", hooks(userId), { url });
+    const refused = await api.call("POST", webhooksPath(userId), { url });
     assertError(refused, 400, "invalid_url");
     assert.match(refused.body.error.message, /white space or control characters/);
     assert.equal(await countWebhooks(userId), 0);
-    const created = await api.call("POST", hooks(userId), { url: URL_OK });
-    assertError(await api.call("PATCH", `${hooks(userId)}/${created.body.id}`, { url }), 400, "invalid_url");
-    assert.equal((await api.call("GET", `${hooks(userId)}/${created.body.id}`)).body.url, URL_OK);
+    const created = await api.call("POST", webhooksPath(userId), { url: URL_OK });
+    assertError(await api.call("PATCH", `${webhooksPath(userId)}/${created.body.id}`, { url }), 400, "invalid_url");
+    assert.equal((await api.call("GET", `${webhooksPath(userId)}/${created.body.id}`)).body.url, URL_OK);
   });
 }
 
@@ -251,12 +243,12 @@ test("the URL is stored parsed and normalised, the one fetch will request", asyn
     ["https://hooks.example.com/ä", "https://hooks.example.com/%C3%A4"],
   ];
   for (const [given, stored] of cases) {
-    const created = await api.call("POST", hooks(userId), { url: given });
+    const created = await api.call("POST", webhooksPath(userId), { url: given });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.body.url, stored);
     const [row] = await db.sql<{ url: string }[]>`SELECT url FROM user_webhooks WHERE id = ${created.body.id}`;
     assert.equal(row.url, stored);
-    const patched = await api.call("PATCH", `${hooks(userId)}/${created.body.id}`, { url: given.toUpperCase() });
+    const patched = await api.call("PATCH", `${webhooksPath(userId)}/${created.body.id}`, { url: given.toUpperCase() });
     assert.equal(patched.status, 200, patched.text);
     assert.equal(patched.body.url, new URL(given.toUpperCase()).href);
   }
@@ -287,7 +279,11 @@ test("a body that stops short of its Content-Length is answered 408 once the req
   const slow = apiClient(db.sql, { requestTimeoutMs: TIMEOUT_MS });
   await withServer(slow, async (port) => {
     const userId = crypto.randomUUID();
-    const result = await rawRequest(port, post(hooks(userId), "Content-Length: 100\r\n", '{"url": "h'), BOUND_MS);
+    const result = await rawRequest(
+      port,
+      post(webhooksPath(userId), "Content-Length: 100\r\n", '{"url": "h'),
+      BOUND_MS,
+    );
     assert.ok(!result.gaveUp, `no answer and no close within ${BOUND_MS} ms: ${JSON.stringify(result.received)}`);
     if (result.response) {
       assert.equal(result.response.status, 408, result.received);
@@ -317,7 +313,11 @@ test("a body that arrives in time is served as usual", async () => {
   await withServer(slow, async (port) => {
     const userId = crypto.randomUUID();
     const body = JSON.stringify({ url: URL_OK });
-    const result = await rawRequest(port, post(hooks(userId), `Content-Length: ${body.length}\r\n`, body), BOUND_MS);
+    const result = await rawRequest(
+      port,
+      post(webhooksPath(userId), `Content-Length: ${body.length}\r\n`, body),
+      BOUND_MS,
+    );
     assert.equal(result.response?.status, 201, result.received);
     assert.equal(await countWebhooks(userId), 1);
   });

@@ -3,27 +3,12 @@
 // it: every webhook with its breaker state and latest attempt, the delivery
 // search with its filters and window, keyset paging of both, and recover's
 // window and state rules.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type ApiClient, apiClient, assertError } from "./support/api-client.ts";
+import { apiHarness, assertError, postWebhook, WEBHOOK_FIELDS, webhooksPath } from "./support/api-client.ts";
 
-let db: TestDatabase;
-let api: ApiClient;
-before(async () => {
-  db = await testDatabase();
-  api = apiClient(db.sql);
-});
-after(async () => await db.close());
-
-const hooks = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
-
-async function webhook(userId: string, body: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
-  const reply = await api.call("POST", hooks(userId), { url: "https://hooks.example.com/in", ...body });
-  assert.equal(reply.status, 201, reply.text);
-  return reply.body;
-}
+const { db, api } = await apiHarness();
 
 /** Inserts deliveries directly, `createdAt` as SQL, e.g. "now() - interval '1 hour'". */
 async function deliveries(
@@ -59,10 +44,15 @@ async function everyPage(path: string, limit: number): Promise<{ ids: string[]; 
   return { ids, pages };
 }
 
+/** GET `path` with each query is a 400 in the API's error shape. */
+async function assertEachRefused(path: string, queries: string[]) {
+  for (const query of queries) assertError(await api.call("GET", `${path}?${query}`), 400);
+}
+
 test("every webhook, newest first, paged, with breaker state and latest attempt, and never a secret", async () => {
   const alice = crypto.randomUUID();
   const made = [];
-  for (let i = 0; i < 7; i++) made.push(await webhook(alice));
+  for (let i = 0; i < 7; i++) made.push(await postWebhook(api, alice));
   const [quiet, broken, busy] = made;
   await db.sql`UPDATE user_webhooks SET enabled = false, disabled_at = now(), consecutive_failures = 10
     WHERE id = ${broken.id}`;
@@ -86,24 +76,10 @@ test("every webhook, newest first, paged, with breaker state and latest attempt,
   const byId = new Map(reply.body.data.map((w: { id: string }) => [w.id, w]));
   // deno-lint-ignore no-explicit-any -- JSON reply
   const item = (id: string) => byId.get(id) as any;
-  assert.deepEqual(Object.keys(item(quiet.id)).sort(), [
-    "breaker_state",
-    "consecutive_failures",
-    "created_at",
-    "description",
-    "disabled_at",
-    "enabled",
-    "event_types",
-    "id",
-    "last_attempt_at",
-    "last_status_code",
-    "max_in_flight",
-    "rate_limit",
-    "scope",
-    "updated_at",
-    "url",
-    "user_id",
-  ]);
+  assert.deepEqual(
+    Object.keys(item(quiet.id)).sort(),
+    [...WEBHOOK_FIELDS, "consecutive_failures", "last_attempt_at", "last_status_code"].sort(),
+  );
   assert.equal(item(quiet.id).breaker_state, "closed");
   assert.equal(item(quiet.id).last_attempt_at, null);
   assert.equal(item(quiet.id).last_status_code, null);
@@ -122,7 +98,7 @@ test("every webhook, newest first, paged, with breaker state and latest attempt,
   const disabled = await api.call("GET", `/admin/api/v1/webhooks?user_id=${alice}&enabled=false`);
   assert.deepEqual(disabled.body.data.map((w: { id: string }) => w.id), [broken.id]);
   const bob = crypto.randomUUID();
-  const bobs = await webhook(bob);
+  const bobs = await postWebhook(api, bob);
   const all = await everyPage("/admin/api/v1/webhooks", 100);
   assert.ok(all.ids.includes(bobs.id) && all.ids.includes(quiet.id), "across users without user_id");
 });
@@ -148,15 +124,13 @@ const badWebhookQueries = [
 ];
 
 test("the webhook listing refuses bad query values with a 400", async () => {
-  for (const query of badWebhookQueries) {
-    assertError(await api.call("GET", `/admin/api/v1/webhooks?${query}`), 400);
-  }
+  await assertEachRefused("/admin/api/v1/webhooks", badWebhookQueries);
 });
 
 test("the delivery search filters by webhook, status, event type and created_at window, and pages", async () => {
   const userId = crypto.randomUUID();
-  const a = await webhook(userId);
-  const b = await webhook(userId);
+  const a = await postWebhook(api, userId);
+  const b = await postWebhook(api, userId);
   const recentA = await deliveries(a.id, 11);
   const oldA = await deliveries(a.id, 4, { createdAt: "now() - interval '2 days'" });
   const failedB = await deliveries(b.id, 3, { status: "failed", eventType: "batch.failed" });
@@ -207,15 +181,13 @@ const badDeliveryQueries = [
 ];
 
 test("the delivery search refuses bad query values with a 400 JSON error", async () => {
-  for (const query of badDeliveryQueries) {
-    assertError(await api.call("GET", `/admin/api/v1/deliveries?${query}`), 400);
-  }
+  await assertEachRefused("/admin/api/v1/deliveries", badDeliveryQueries);
 });
 
 test("recover re-queues the webhook's failed and exhausted deliveries created in the window, and wakes", async () => {
   const userId = crypto.randomUUID();
-  const w = await webhook(userId);
-  const other = await webhook(userId);
+  const w = await postWebhook(api, userId);
+  const other = await postWebhook(api, userId);
   const inFailed = await deliveries(w.id, 3, { status: "failed", createdAt: "now() - interval '1 hour'" });
   const inExhausted = await deliveries(w.id, 2, { status: "exhausted", createdAt: "now() - interval '1 hour'" });
   const inDelivered = await deliveries(w.id, 2, { status: "delivered", createdAt: "now() - interval '1 hour'" });
@@ -230,7 +202,7 @@ test("recover re-queues the webhook's failed and exhausted deliveries created in
     const queuedBefore = api.queued.count;
     const since = new Date(Date.now() - 86_400_000).toISOString();
     const until = new Date(Date.now() + 60_000).toISOString();
-    const reply = await api.call("POST", `${hooks(userId)}/${w.id}/recover`, { since, until });
+    const reply = await api.call("POST", `${webhooksPath(userId)}/${w.id}/recover`, { since, until });
     assert.equal(reply.status, 202, reply.text);
     assert.deepEqual(reply.body, { requeued: 5 });
     assert.equal(api.queued.count, queuedBefore + 1, "woke the dispatcher in process");
@@ -259,13 +231,13 @@ test("recover re-queues the webhook's failed and exhausted deliveries created in
 
   // Without until the window runs to now; the future row stays out. Nothing left: 0, and no wake.
   const queued = api.queued.count;
-  const again = await api.call("POST", `${hooks(userId)}/${w.id}/recover`, {
+  const again = await api.call("POST", `${webhooksPath(userId)}/${w.id}/recover`, {
     since: new Date(Date.now() - 4 * 86_400_000).toISOString(),
   });
   assert.deepEqual(again.body, { requeued: 2 }, "the older ones, now in the window");
   const [future] = await db.sql<{ status: string }[]>`SELECT status FROM webhook_deliveries WHERE id = ${tooNew[0]}`;
   assert.equal(future.status, "failed", "created after now: outside the default window");
-  const none = await api.call("POST", `${hooks(userId)}/${w.id}/recover`, { since: "2020-01-01T00:00:00Z" });
+  const none = await api.call("POST", `${webhooksPath(userId)}/${w.id}/recover`, { since: "2020-01-01T00:00:00Z" });
   assert.equal(none.status, 202);
   assert.deepEqual(none.body, { requeued: 0 });
   assert.equal(api.queued.count, queued + 1, "no wake for nothing");
@@ -273,8 +245,8 @@ test("recover re-queues the webhook's failed and exhausted deliveries created in
 
 test("recover refuses a bad or missing since, an unknown webhook and a disabled one", async () => {
   const userId = crypto.randomUUID();
-  const w = await webhook(userId);
-  const path = `${hooks(userId)}/${w.id}/recover`;
+  const w = await postWebhook(api, userId);
+  const path = `${webhooksPath(userId)}/${w.id}/recover`;
   for (
     const body of [
       {},
@@ -294,8 +266,16 @@ test("recover refuses a bad or missing since, an unknown webhook and a disabled 
     "invalid_json",
   );
   const since = "2025-01-01T00:00:00Z";
-  assertError(await api.call("POST", `${hooks(userId)}/${crypto.randomUUID()}/recover`, { since }), 404, "not_found");
-  assertError(await api.call("POST", `${hooks(crypto.randomUUID())}/${w.id}/recover`, { since }), 404, "not_found");
-  await api.call("PATCH", `${hooks(userId)}/${w.id}`, { enabled: false });
+  assertError(
+    await api.call("POST", `${webhooksPath(userId)}/${crypto.randomUUID()}/recover`, { since }),
+    404,
+    "not_found",
+  );
+  assertError(
+    await api.call("POST", `${webhooksPath(crypto.randomUUID())}/${w.id}/recover`, { since }),
+    404,
+    "not_found",
+  );
+  await api.call("PATCH", `${webhooksPath(userId)}/${w.id}`, { enabled: false });
   assertError(await api.call("POST", path, { since }), 409, "webhook_disabled");
 });

@@ -6,26 +6,20 @@
 // detaches the feed from the actor system.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createApp } from "../src/api/app.ts";
-import { loadConfig } from "../src/start/config.ts";
 import { createWebhook } from "../src/db/webhooks.ts";
-import { type Dispatcher, startDispatcher } from "../src/start/dispatcher-actor.ts";
-import { createMetrics } from "../src/start/metrics.ts";
-import { serve, type Server } from "../src/start/runtime.ts";
 import { createDelivery } from "./support/dwctl-reference.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
 import { until } from "./support/service.ts";
 import { apiClient, assertError, TOKEN } from "./support/api-client.ts";
+import { serveApiWithDispatcher, type ServedApi } from "./support/served-api.ts";
 
 const INTERVAL_MS = 100;
 const PING_MS = 300;
 
 let db: TestDatabase;
 let receiver: Receiver;
-let dispatcher: Dispatcher;
-let server: Server;
-let base: string;
+let served: ServedApi;
 
 before(async () => {
   db = await testDatabase({ max: 20 });
@@ -34,27 +28,12 @@ before(async () => {
     // Slower than a snapshot interval, so snapshots see sends in flight.
     setTimeout(() => res.end("thanks"), req.path.includes("/slow") ? 150 : 0);
   });
-  const config = loadConfig({
-    STATEHOOK_ALLOW_PRIVATE_TARGETS: "true",
-    STATEHOOK_POLL_INTERVAL_MS: "50",
-    STATEHOOK_TIMEOUT_SECS: "5",
-    STATEHOOK_RETRY_SCHEDULE: "0,3600",
-  });
-  const metrics = createMetrics();
-  dispatcher = await startDispatcher({ sql: db.sql, config, metrics });
-  const app = createApp({
-    sql: db.sql,
-    metrics,
-    dispatcherRunning: dispatcher.running,
-    apiToken: TOKEN,
+  served = await serveApiWithDispatcher(db.sql, { STATEHOOK_RETRY_SCHEDULE: "0,3600" }, (dispatcher) => ({
     live: { feed: dispatcher.live, intervalMs: INTERVAL_MS, pingMs: PING_MS },
-  });
-  server = serve(app.fetch, { hostname: "127.0.0.1", port: 0 });
-  base = `http://127.0.0.1:${server.port}`;
+  }));
 });
 after(async () => {
-  await dispatcher.stop();
-  await server.stop();
+  await served.stop();
   await receiver.close();
   await db.close();
 });
@@ -64,7 +43,7 @@ type Frame = { kind: "snapshot"; data: string; receivedAt: number } | { kind: "p
 /** A viewer: reads the stream as the page does, keeping every frame and the raw text. */
 async function view() {
   const controller = new AbortController();
-  const response = await fetch(`${base}/admin/api/v1/live`, {
+  const response = await fetch(`${served.base}/admin/api/v1/live`, {
     headers: { authorization: `Bearer ${TOKEN}` },
     signal: controller.signal,
   });
@@ -188,12 +167,12 @@ test("a viewer sees snapshots whose counts follow the deliveries, with no payloa
 test("snapshots come at most one per interval while deliveries run, and a viewer who leaves is detached", async () => {
   const slow = await createWebhook(db.sql, { userId: crypto.randomUUID(), url: `${receiver.url}/slow` });
   // The previous test's viewer leaves asynchronously.
-  await until(() => dispatcher.live.watching() === 0, 10_000, "no viewer left from before");
+  await until(() => served.dispatcher.live.watching() === 0, 10_000, "no viewer left from before");
   const viewer = await view();
   const other = await view();
   try {
     await until(() => viewer.latest() && other.latest(), 10_000, "both viewers' first snapshots");
-    assert.equal(dispatcher.live.watching(), 2);
+    assert.equal(served.dispatcher.live.watching(), 2);
     const received = receiver.received.length;
     await enqueue(slow.webhook.id, 60, "rate");
     await receiver.waitFor(received + 60);
@@ -204,10 +183,10 @@ test("snapshots come at most one per interval while deliveries run, and a viewer
     );
   } finally {
     await other.close();
-    await until(() => dispatcher.live.watching() === 1, 10_000, "the first viewer to leave");
+    await until(() => served.dispatcher.live.watching() === 1, 10_000, "the first viewer to leave");
     await viewer.close();
   }
-  await until(() => dispatcher.live.watching() === 0, 10_000, "the feed to detach");
+  await until(() => served.dispatcher.live.watching() === 0, 10_000, "the feed to detach");
   const times = viewer.snapshots().map((s) => Date.parse(s.at));
   assert.ok(times.length >= 3, `${times.length} snapshots`);
   const window = times.at(-1)! - times[0];
@@ -219,7 +198,7 @@ test("snapshots come at most one per interval while deliveries run, and a viewer
 });
 
 test("the stream needs the bearer token, and answers 503 where no dispatcher runs", async () => {
-  const response = await fetch(`${base}/admin/api/v1/live`);
+  const response = await fetch(`${served.base}/admin/api/v1/live`);
   assert.equal(response.status, 401);
   await response.body?.cancel();
   const withoutDispatcher = apiClient(db.sql);

@@ -2,29 +2,20 @@
 // breaker_state) on create, PATCH and GET, and rotate-secret's grace period:
 // the old secret is kept for the grace only, signs next to the new one, and
 // never appears in a response.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Webhook } from "standardwebhooks";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type ApiClient, apiClient, assertError } from "./support/api-client.ts";
+import { apiHarness, assertError, webhooksPath } from "./support/api-client.ts";
 import { claimDue } from "../src/db/claim.ts";
 import { createDelivery } from "./support/dwctl-reference.ts";
 import { forgetExpiredSecrets } from "../src/db/webhooks.ts";
 import { webhookHeaders } from "../src/send/signing.ts";
 
-let db: TestDatabase;
-let api: ApiClient;
-before(async () => {
-  db = await testDatabase();
-  api = apiClient(db.sql);
-});
-after(async () => await db.close());
-
-const base = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
+const { db, api } = await apiHarness();
 
 test("rate_limit and max_in_flight: set on create, changed and cleared by PATCH, shown by GET; out of range is a 400", async () => {
   const userId = crypto.randomUUID();
-  const created = await api.call("POST", base(userId), {
+  const created = await api.call("POST", webhooksPath(userId), {
     url: "https://hooks.example.com/in",
     rate_limit: 50,
     max_in_flight: 4,
@@ -35,17 +26,17 @@ test("rate_limit and max_in_flight: set on create, changed and cleared by PATCH,
     [50, 4, "closed"],
   );
   const id = created.body.id;
-  const patched = await api.call("PATCH", `${base(userId)}/${id}`, { rate_limit: null, max_in_flight: 7 });
+  const patched = await api.call("PATCH", `${webhooksPath(userId)}/${id}`, { rate_limit: null, max_in_flight: 7 });
   assert.equal(patched.status, 200, patched.text);
   assert.deepEqual([patched.body.rate_limit, patched.body.max_in_flight], [null, 7]);
-  const got = await api.call("GET", `${base(userId)}/${id}`);
+  const got = await api.call("GET", `${webhooksPath(userId)}/${id}`);
   assert.deepEqual([got.body.rate_limit, got.body.max_in_flight], [null, 7]);
-  const plain = await api.call("POST", base(userId), { url: "https://hooks.example.com/in" });
+  const plain = await api.call("POST", webhooksPath(userId), { url: "https://hooks.example.com/in" });
   assert.deepEqual([plain.body.rate_limit, plain.body.max_in_flight], [null, null]);
 
   for (const body of [{ rate_limit: 0 }, { rate_limit: 10_001 }, { rate_limit: 1.5 }, { max_in_flight: 0 }]) {
-    assertError(await api.call("PATCH", `${base(userId)}/${id}`, body), 400);
-    assertError(await api.call("POST", base(userId), { url: "https://hooks.example.com/in", ...body }), 400);
+    assertError(await api.call("PATCH", `${webhooksPath(userId)}/${id}`, body), 400);
+    assertError(await api.call("POST", webhooksPath(userId), { url: "https://hooks.example.com/in", ...body }), 400);
   }
   const doc = (await api.call("GET", "/openapi.json")).body;
   const webhook = doc.components.schemas.Webhook.properties;
@@ -55,19 +46,22 @@ test("rate_limit and max_in_flight: set on create, changed and cleared by PATCH,
 
 test("rotate-secret: during the grace both secrets sign (either verifies), the old one is in no response, and it is cleared after", async () => {
   const userId = crypto.randomUUID();
-  const created = await api.call("POST", base(userId), { url: "https://hooks.example.com/in" });
+  const created = await api.call("POST", webhooksPath(userId), { url: "https://hooks.example.com/in" });
   const id = created.body.id;
   const oldSecret: string = created.body.secret;
 
-  assertError(await api.call("POST", `${base(userId)}/${id}/rotate-secret`, { grace_period_secs: -1 }), 400);
-  assertError(await api.call("POST", `${base(userId)}/${id}/rotate-secret`, { grace_period_secs: 604_801 }), 400);
-  assertError(await api.call("POST", `${base(userId)}/${id}/rotate-secret`, { grace: 5 }), 400);
+  assertError(await api.call("POST", `${webhooksPath(userId)}/${id}/rotate-secret`, { grace_period_secs: -1 }), 400);
+  assertError(
+    await api.call("POST", `${webhooksPath(userId)}/${id}/rotate-secret`, { grace_period_secs: 604_801 }),
+    400,
+  );
+  assertError(await api.call("POST", `${webhooksPath(userId)}/${id}/rotate-secret`, { grace: 5 }), 400);
 
-  const rotated = await api.call("POST", `${base(userId)}/${id}/rotate-secret`, { grace_period_secs: 3600 });
+  const rotated = await api.call("POST", `${webhooksPath(userId)}/${id}/rotate-secret`, { grace_period_secs: 3600 });
   assert.equal(rotated.status, 200, rotated.text);
   const newSecret: string = rotated.body.secret;
   assert.ok(!rotated.text.includes(oldSecret), "the old secret is not in the rotate response");
-  for (const path of [`${base(userId)}/${id}`, base(userId)]) {
+  for (const path of [`${webhooksPath(userId)}/${id}`, webhooksPath(userId)]) {
     assert.ok(!(await api.call("GET", path)).text.includes(oldSecret), `the old secret is not in GET ${path}`);
   }
 
@@ -96,13 +90,13 @@ test("rotate-secret: during the grace both secrets sign (either verifies), the o
   assert.equal(state.previous_secret, null);
 
   // No body at all: the default grace; grace 0: the old secret signs nothing.
-  const defaulted = await api.raw("POST", `${base(userId)}/${id}/rotate-secret`);
+  const defaulted = await api.raw("POST", `${webhooksPath(userId)}/${id}/rotate-secret`);
   assert.equal(defaulted.status, 200, defaulted.text);
   const [grace] = await db.sql<{ secs: number }[]>`
     SELECT round(extract(epoch FROM previous_secret_until - now()))::int AS secs
     FROM webhook_endpoint_state WHERE webhook_id = ${id}`;
   assert.ok(Math.abs(grace.secs - 86_400) < 5, `default grace ${grace.secs}`);
-  await api.call("POST", `${base(userId)}/${id}/rotate-secret`, { grace_period_secs: 0 });
+  await api.call("POST", `${webhooksPath(userId)}/${id}/rotate-secret`, { grace_period_secs: 0 });
   await createDelivery(db.sql, { webhookId: id, eventId: crypto.randomUUID(), eventType: "a.b", payload: {} });
   const [none] = (await claimDue(db.sql, 100, 300)).filter((r) => r.webhookId === id);
   assert.equal(none.previousSecret, null);

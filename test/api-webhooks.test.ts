@@ -2,52 +2,21 @@
 // app: every route's happy path, every kind of bad input as a 4xx in the
 // error shape, another user's webhook as a 404, the SSRF refusals, and the
 // secret appearing only in the create and rotate responses.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type TestDatabase, testDatabase } from "./support/database.ts";
-import { type ApiClient, apiClient, assertError } from "./support/api-client.ts";
+import { apiClient, apiHarness, assertError, postWebhook, WEBHOOK_FIELDS, webhooksPath } from "./support/api-client.ts";
 
-let db: TestDatabase;
-let api: ApiClient;
-before(async () => {
-  db = await testDatabase();
-  api = apiClient(db.sql);
-});
-after(async () => await db.close());
-
-const base = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
-const FIELDS = [
-  "breaker_state",
-  "created_at",
-  "description",
-  "disabled_at",
-  "enabled",
-  "event_types",
-  "id",
-  "max_in_flight",
-  "rate_limit",
-  "scope",
-  "updated_at",
-  "url",
-  "user_id",
-];
-
-async function create(userId: string, body: Record<string, unknown> = {}) {
-  const reply = await api.call("POST", base(userId), { url: "https://hooks.example.com/in", ...body });
-  assert.equal(reply.status, 201, reply.text);
-  // deno-lint-ignore no-explicit-any -- a JSON reply
-  return reply.body as Record<string, any>;
-}
+const { db, api } = await apiHarness();
 
 test("create returns 201 with dwctl's fields and a whsec_ secret", async () => {
   const userId = crypto.randomUUID();
-  const reply = await api.call("POST", base(userId), {
+  const reply = await api.call("POST", webhooksPath(userId), {
     url: "https://hooks.example.com/in",
     event_types: ["batch.completed", "batch.failed"],
     description: "billing",
   });
   assert.equal(reply.status, 201, reply.text);
-  assert.deepEqual(Object.keys(reply.body).sort(), [...FIELDS, "secret"].sort());
+  assert.deepEqual(Object.keys(reply.body).sort(), [...WEBHOOK_FIELDS, "secret"].sort());
   assert.match(reply.body.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
   assert.equal(reply.body.user_id, userId);
   assert.equal(reply.body.url, "https://hooks.example.com/in");
@@ -63,7 +32,7 @@ test("create returns 201 with dwctl's fields and a whsec_ secret", async () => {
 
 test("create accepts the platform scope (where allowed), null event types and http://localhost and 127.0.0.1 shapes", async () => {
   const userId = crypto.randomUUID();
-  const platform = await apiClient(db.sql, { allowPlatformWebhooks: true }).call("POST", base(userId), {
+  const platform = await apiClient(db.sql, { allowPlatformWebhooks: true }).call("POST", webhooksPath(userId), {
     url: "https://hooks.example.com/in",
     scope: "platform",
     event_types: null,
@@ -73,40 +42,40 @@ test("create accepts the platform scope (where allowed), null event types and ht
   assert.equal(platform.body.event_types, null);
   // The shape rule allows these; with private targets off they are then refused as loopback.
   for (const url of ["http://localhost:9000/x", "http://127.0.0.1:9000/x"]) {
-    const reply = await api.call("POST", base(userId), { url });
+    const reply = await api.call("POST", webhooksPath(userId), { url });
     assertError(reply, 400, "private_target");
   }
   const open = apiClient(db.sql, { allowPrivateTargets: true });
   for (const url of ["http://localhost:9000/x", "http://127.0.0.1:9000/x"]) {
-    const reply = await open.call("POST", base(userId), { url });
+    const reply = await open.call("POST", webhooksPath(userId), { url });
     assert.equal(reply.status, 201, reply.text);
   }
 });
 
 test("a name that does not resolve at create time is accepted", async () => {
-  const created = await create(crypto.randomUUID(), { url: "https://not-in-dns.example.org/hook" });
+  const created = await postWebhook(api, crypto.randomUUID(), { url: "https://not-in-dns.example.org/hook" });
   assert.equal(created.url, "https://not-in-dns.example.org/hook");
 });
 
 test("list returns the user's webhooks newest first, without secrets", async () => {
   const userId = crypto.randomUUID();
-  const first = await create(userId, { description: "first" });
-  const second = await create(userId, { description: "second" });
-  await create(crypto.randomUUID(), { description: "someone else's" });
-  const reply = await api.call("GET", base(userId));
+  const first = await postWebhook(api, userId, { description: "first" });
+  const second = await postWebhook(api, userId, { description: "second" });
+  await postWebhook(api, crypto.randomUUID(), { description: "someone else's" });
+  const reply = await api.call("GET", webhooksPath(userId));
   assert.equal(reply.status, 200);
   assert.deepEqual(reply.body.map((w: { id: string }) => w.id), [second.id, first.id]);
-  for (const w of reply.body) assert.deepEqual(Object.keys(w).sort(), FIELDS);
+  for (const w of reply.body) assert.deepEqual(Object.keys(w).sort(), WEBHOOK_FIELDS);
   assert.ok(!reply.text.includes(first.secret) && !reply.text.includes(second.secret));
-  assert.deepEqual((await api.call("GET", base(crypto.randomUUID()))).body, []);
+  assert.deepEqual((await api.call("GET", webhooksPath(crypto.randomUUID()))).body, []);
 });
 
 test("get returns one webhook without its secret", async () => {
   const userId = crypto.randomUUID();
-  const created = await create(userId);
-  const reply = await api.call("GET", `${base(userId)}/${created.id}`);
+  const created = await postWebhook(api, userId);
+  const reply = await api.call("GET", `${webhooksPath(userId)}/${created.id}`);
   assert.equal(reply.status, 200);
-  assert.deepEqual(Object.keys(reply.body).sort(), FIELDS);
+  assert.deepEqual(Object.keys(reply.body).sort(), WEBHOOK_FIELDS);
   assert.equal(reply.body.id, created.id);
   assert.ok(!reply.text.includes(created.secret));
   assert.ok(!reply.text.includes("whsec_"));
@@ -114,8 +83,8 @@ test("get returns one webhook without its secret", async () => {
 
 test("patch updates url, event types (null clears), description and enabled", async () => {
   const userId = crypto.randomUUID();
-  const created = await create(userId, { event_types: ["batch.completed"], description: "old" });
-  let reply = await api.call("PATCH", `${base(userId)}/${created.id}`, {
+  const created = await postWebhook(api, userId, { event_types: ["batch.completed"], description: "old" });
+  let reply = await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, {
     url: "https://hooks.example.com/new",
     event_types: ["batch.failed"],
     description: "new",
@@ -126,28 +95,28 @@ test("patch updates url, event types (null clears), description and enabled", as
   assert.equal(reply.body.description, "new");
   assert.ok(!reply.text.includes("whsec_"));
 
-  reply = await api.call("PATCH", `${base(userId)}/${created.id}`, { event_types: null, description: null });
+  reply = await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, { event_types: null, description: null });
   assert.equal(reply.body.event_types, null);
   assert.equal(reply.body.description, null);
   assert.equal(reply.body.url, "https://hooks.example.com/new", "fields not sent are kept");
 
-  reply = await api.call("PATCH", `${base(userId)}/${created.id}`, { enabled: false });
+  reply = await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, { enabled: false });
   assert.equal(reply.body.enabled, false);
-  reply = await api.call("PATCH", `${base(userId)}/${created.id}`, {});
+  reply = await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, {});
   assert.equal(reply.status, 200);
   assert.equal(reply.body.enabled, false);
 });
 
 test("patch enabled: true clears disabled_at and the failure counter and tells the dispatcher", async () => {
   const userId = crypto.randomUUID();
-  const created = await create(userId);
+  const created = await postWebhook(api, userId);
   await db
     .sql`UPDATE user_webhooks SET enabled = false, disabled_at = now(), consecutive_failures = 10 WHERE id = ${created.id}`;
-  const disabled = await api.call("GET", `${base(userId)}/${created.id}`);
+  const disabled = await api.call("GET", `${webhooksPath(userId)}/${created.id}`);
   assert.equal(disabled.body.enabled, false);
   assert.ok(disabled.body.disabled_at);
   const before = api.reenabled.length;
-  const reply = await api.call("PATCH", `${base(userId)}/${created.id}`, { enabled: true });
+  const reply = await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, { enabled: true });
   assert.equal(reply.status, 200);
   assert.equal(reply.body.enabled, true);
   assert.equal(reply.body.disabled_at, null);
@@ -156,16 +125,16 @@ test("patch enabled: true clears disabled_at and the failure counter and tells t
   >`SELECT consecutive_failures FROM user_webhooks WHERE id = ${created.id}`;
   assert.equal(row.consecutive_failures, 0);
   assert.deepEqual(api.reenabled.slice(before), [created.id]);
-  await api.call("PATCH", `${base(userId)}/${created.id}`, { enabled: false });
+  await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, { enabled: false });
   assert.equal(api.reenabled.length, before + 1, "disabling is not a re-enable");
 });
 
 test("rotate-secret returns a new secret, stores it, and the old one is gone", async () => {
   const userId = crypto.randomUUID();
-  const created = await create(userId);
-  const reply = await api.call("POST", `${base(userId)}/${created.id}/rotate-secret`);
+  const created = await postWebhook(api, userId);
+  const reply = await api.call("POST", `${webhooksPath(userId)}/${created.id}/rotate-secret`);
   assert.equal(reply.status, 200, reply.text);
-  assert.deepEqual(Object.keys(reply.body).sort(), [...FIELDS, "secret"].sort());
+  assert.deepEqual(Object.keys(reply.body).sort(), [...WEBHOOK_FIELDS, "secret"].sort());
   assert.match(reply.body.secret, /^whsec_/);
   assert.notEqual(reply.body.secret, created.secret);
   const [row] = await db.sql<{ secret: string }[]>`SELECT secret FROM user_webhooks WHERE id = ${created.id}`;
@@ -174,24 +143,24 @@ test("rotate-secret returns a new secret, stores it, and the old one is gone", a
 
 test("delete returns 204, cascades the deliveries, and a second delete is a 404", async () => {
   const userId = crypto.randomUUID();
-  const created = await create(userId);
+  const created = await postWebhook(api, userId);
   await db.sql`INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload)
     VALUES (${created.id}, gen_random_uuid(), 'batch.completed', '{}')`;
-  const reply = await api.call("DELETE", `${base(userId)}/${created.id}`);
+  const reply = await api.call("DELETE", `${webhooksPath(userId)}/${created.id}`);
   assert.equal(reply.status, 204);
   assert.equal(reply.text, "");
   const [{ count }] = await db.sql<
     { count: number }[]
   >`SELECT count(*)::int AS count FROM webhook_deliveries WHERE webhook_id = ${created.id}`;
   assert.equal(count, 0);
-  assertError(await api.call("DELETE", `${base(userId)}/${created.id}`), 404, "not_found");
+  assertError(await api.call("DELETE", `${webhooksPath(userId)}/${created.id}`), 404, "not_found");
 });
 
 test("another user's webhook is a 404 on every route, and is left untouched", async () => {
   const owner = crypto.randomUUID();
   const stranger = crypto.randomUUID();
-  const created = await create(owner, { description: "mine" });
-  const path = `${base(stranger)}/${created.id}`;
+  const created = await postWebhook(api, owner, { description: "mine" });
+  const path = `${webhooksPath(stranger)}/${created.id}`;
   const replies = [
     await api.call("GET", path),
     await api.call("PATCH", path, { description: "stolen" }),
@@ -244,8 +213,8 @@ const badCreateBodies: [string, unknown, string?][] = [
 for (const [name, body, code] of badCreateBodies) {
   test(`create refuses ${name} with a 400`, async () => {
     const userId = crypto.randomUUID();
-    assertError(await api.call("POST", base(userId), body), 400, code);
-    assert.deepEqual((await api.call("GET", base(userId))).body, [], "nothing was created");
+    assertError(await api.call("POST", webhooksPath(userId), body), 400, code);
+    assert.deepEqual((await api.call("GET", webhooksPath(userId))).body, [], "nothing was created");
   });
 }
 
@@ -279,11 +248,11 @@ const privateUrls = [
 for (const url of privateUrls) {
   test(`SSRF: create and patch refuse ${url}`, async () => {
     const userId = crypto.randomUUID();
-    const reply = await api.call("POST", base(userId), { url });
+    const reply = await api.call("POST", webhooksPath(userId), { url });
     assertError(reply, 400, "private_target");
     assert.ok(!reply.text.includes("/latest/meta-data"), "the message does not echo the URL's path");
-    const created = await create(userId);
-    assertError(await api.call("PATCH", `${base(userId)}/${created.id}`, { url }), 400, "private_target");
+    const created = await postWebhook(api, userId);
+    assertError(await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, { url }), 400, "private_target");
     const [row] = await db.sql<{ url: string }[]>`SELECT url FROM user_webhooks WHERE id = ${created.id}`;
     assert.equal(row.url, "https://hooks.example.com/in");
   });
@@ -292,7 +261,7 @@ for (const url of privateUrls) {
 test("SSRF: a public literal and a name that resolves publicly are accepted", async () => {
   const userId = crypto.randomUUID();
   for (const url of ["https://93.184.216.34/x", "https://[2606:4700::1111]/x", "https://hooks.example.com/x"]) {
-    assert.equal((await api.call("POST", base(userId), { url })).status, 201, url);
+    assert.equal((await api.call("POST", webhooksPath(userId), { url })).status, 201, url);
   }
 });
 
@@ -314,9 +283,9 @@ const badPatchBodies: [string, unknown][] = [
 for (const [name, body] of badPatchBodies) {
   test(`patch refuses ${name} with a 400 and changes nothing`, async () => {
     const userId = crypto.randomUUID();
-    const created = await create(userId, { description: "kept" });
-    assertError(await api.call("PATCH", `${base(userId)}/${created.id}`, body), 400);
-    const reply = await api.call("GET", `${base(userId)}/${created.id}`);
+    const created = await postWebhook(api, userId, { description: "kept" });
+    assertError(await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, body), 400);
+    const reply = await api.call("GET", `${webhooksPath(userId)}/${created.id}`);
     assert.equal(reply.body.description, "kept");
     assert.equal(reply.body.enabled, true);
     assert.equal(reply.body.scope, "own");
@@ -333,19 +302,19 @@ const badIds = [
 
 test("a user_id or webhook_id that is not a UUID is a 400 on every route", async () => {
   const userId = crypto.randomUUID();
-  const created = await create(userId);
+  const created = await postWebhook(api, userId);
   let cases = 0;
   for (const bad of badIds) {
     for (
       const [method, path, body] of [
-        ["GET", base(bad)],
-        ["POST", base(bad), { url: "https://hooks.example.com/x" }],
-        ["GET", `${base(userId)}/${bad}`],
-        ["GET", `${base(bad)}/${created.id}`],
-        ["PATCH", `${base(userId)}/${bad}`, { description: "x" }],
-        ["DELETE", `${base(userId)}/${bad}`],
-        ["POST", `${base(userId)}/${bad}/rotate-secret`],
-        ["GET", `${base(userId)}/${bad}/deliveries`],
+        ["GET", webhooksPath(bad)],
+        ["POST", webhooksPath(bad), { url: "https://hooks.example.com/x" }],
+        ["GET", `${webhooksPath(userId)}/${bad}`],
+        ["GET", `${webhooksPath(bad)}/${created.id}`],
+        ["PATCH", `${webhooksPath(userId)}/${bad}`, { description: "x" }],
+        ["DELETE", `${webhooksPath(userId)}/${bad}`],
+        ["POST", `${webhooksPath(userId)}/${bad}/rotate-secret`],
+        ["GET", `${webhooksPath(userId)}/${bad}/deliveries`],
       ] as [string, string, unknown?][]
     ) {
       const reply = await api.call(method, path, body);
@@ -360,11 +329,14 @@ test("a user_id or webhook_id that is not a UUID is a 400 on every route", async
 test("malformed JSON is a 400 invalid_json", async () => {
   const userId = crypto.randomUUID();
   for (const body of ["{", '{"url": "https://hooks.example.com/x",}', "nul", "{'url': 1}", "\u0000"]) {
-    const reply = await api.raw("POST", base(userId), { body, headers: { "content-type": "application/json" } });
+    const reply = await api.raw("POST", webhooksPath(userId), {
+      body,
+      headers: { "content-type": "application/json" },
+    });
     assertError(reply, 400, "invalid_json");
   }
-  const created = await create(userId);
-  const reply = await api.raw("PATCH", `${base(userId)}/${created.id}`, {
+  const created = await postWebhook(api, userId);
+  const reply = await api.raw("PATCH", `${webhooksPath(userId)}/${created.id}`, {
     body: "{]",
     headers: { "content-type": "application/json" },
   });
@@ -373,23 +345,23 @@ test("malformed JSON is a 400 invalid_json", async () => {
 
 test("a body that is not JSON is a 415; no body at all is a 400", async () => {
   const userId = crypto.randomUUID();
-  const form = await api.raw("POST", base(userId), {
+  const form = await api.raw("POST", webhooksPath(userId), {
     body: "url=https://x",
     headers: { "content-type": "application/x-www-form-urlencoded" },
   });
   assertError(form, 415, "unsupported_media_type");
-  const plain = await api.raw("POST", base(userId), {
+  const plain = await api.raw("POST", webhooksPath(userId), {
     body: '{"url":"https://hooks.example.com/x"}',
     headers: { "content-type": "text/plain" },
   });
   assertError(plain, 415, "unsupported_media_type");
-  assertError(await api.raw("POST", base(userId)), 400, "invalid_request");
+  assertError(await api.raw("POST", webhooksPath(userId)), 400, "invalid_request");
 });
 
 test("a body over the limit is a 413", async () => {
   const small = apiClient(db.sql, { maxBodyBytes: 2048 });
   const userId = crypto.randomUUID();
-  const reply = await small.call("POST", base(userId), {
+  const reply = await small.call("POST", webhooksPath(userId), {
     url: "https://hooks.example.com/x",
     description: "d".repeat(4000),
   });
@@ -403,15 +375,15 @@ test("a body over the limit is a 413", async () => {
 
 test("every /admin/api route needs the bearer token: 401 JSON without it or with a wrong one", async () => {
   const userId = crypto.randomUUID();
-  const created = await create(userId);
+  const created = await postWebhook(api, userId);
   const routes: [string, string][] = [
-    ["GET", base(userId)],
-    ["POST", base(userId)],
-    ["GET", `${base(userId)}/${created.id}`],
-    ["PATCH", `${base(userId)}/${created.id}`],
-    ["DELETE", `${base(userId)}/${created.id}`],
-    ["POST", `${base(userId)}/${created.id}/rotate-secret`],
-    ["GET", `${base(userId)}/${created.id}/deliveries`],
+    ["GET", webhooksPath(userId)],
+    ["POST", webhooksPath(userId)],
+    ["GET", `${webhooksPath(userId)}/${created.id}`],
+    ["PATCH", `${webhooksPath(userId)}/${created.id}`],
+    ["DELETE", `${webhooksPath(userId)}/${created.id}`],
+    ["POST", `${webhooksPath(userId)}/${created.id}/rotate-secret`],
+    ["GET", `${webhooksPath(userId)}/${created.id}/deliveries`],
     ["POST", "/admin/api/v1/events"],
     ["GET", `/admin/api/v1/deliveries/${crypto.randomUUID()}`],
     ["POST", `/admin/api/v1/deliveries/${crypto.randomUUID()}/retry`],
@@ -454,7 +426,7 @@ test("unknown routes are a 404 in the error shape, other methods on known ones a
     assertError(reply, 404, "not_found");
   }
   // A path that exists, with a method it does not serve, names the ones it does.
-  const put = await api.call("PUT", `${base(crypto.randomUUID())}`);
+  const put = await api.call("PUT", `${webhooksPath(crypto.randomUUID())}`);
   assertError(put, 405, "method_not_allowed");
   assert.equal(put.headers.get("allow"), "GET, HEAD, POST");
 });
@@ -462,9 +434,9 @@ test("unknown routes are a 404 in the error shape, other methods on known ones a
 test("each request logs one JSON line with method, route, status and duration, and echoes a request id", async () => {
   const userId = crypto.randomUUID();
   api.logs.length = 0;
-  const reply = await api.call("GET", base(userId), undefined, { "x-request-id": "trace-abc-123" });
+  const reply = await api.call("GET", webhooksPath(userId), undefined, { "x-request-id": "trace-abc-123" });
   assert.equal(reply.headers.get("x-request-id"), "trace-abc-123");
-  const made = await api.call("GET", base(userId));
+  const made = await api.call("GET", webhooksPath(userId));
   assert.match(made.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
   const lines = api.logs.map((line) => JSON.parse(line));
   assert.equal(lines.length, 2);
@@ -479,15 +451,15 @@ test("each request logs one JSON line with method, route, status and duration, a
 test("no response other than create and rotate, and no log line, contains a secret", async () => {
   const userId = crypto.randomUUID();
   api.logs.length = 0;
-  const created = await create(userId);
-  const rotated = (await api.call("POST", `${base(userId)}/${created.id}/rotate-secret`)).body;
+  const created = await postWebhook(api, userId);
+  const rotated = (await api.call("POST", `${webhooksPath(userId)}/${created.id}/rotate-secret`)).body;
   const secrets = [created.secret, rotated.secret];
   await api.call("POST", "/admin/api/v1/events", { event_type: "batch.completed", data: {}, user_id: userId });
   const replies = [
-    await api.call("GET", base(userId)),
-    await api.call("GET", `${base(userId)}/${created.id}`),
-    await api.call("PATCH", `${base(userId)}/${created.id}`, { description: "x" }),
-    await api.call("GET", `${base(userId)}/${created.id}/deliveries`),
+    await api.call("GET", webhooksPath(userId)),
+    await api.call("GET", `${webhooksPath(userId)}/${created.id}`),
+    await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, { description: "x" }),
+    await api.call("GET", `${webhooksPath(userId)}/${created.id}/deliveries`),
     await api.call("GET", "/openapi.json"),
     await api.call("GET", "/metrics"),
   ];

@@ -126,6 +126,12 @@ const idleRun = (schedule = SCHEDULE_7) =>
     return snapshot.matches({ intake: "idle" }) && !snapshot.context.moreDue && snapshot.context.inFlight === 0;
   });
 
+/** Nothing is claimed: neither a claim of its own nor a dispatcher run finds a due row. */
+async function assertNothingClaimed(schedule = SCHEDULE_7) {
+  assert.equal((await claimDue(db.sql, 10, CLAIM_TIMEOUT_SECS)).length, 0);
+  assert.equal(await idleRun(schedule), 0);
+}
+
 /** Requests the receiver got for this delivery (its webhook-id is the event id). */
 const requestsFor = (eventId: string) => receiver.received.filter((r) => r.headers["webhook-id"] === eventId);
 
@@ -149,8 +155,7 @@ test("test_claim_skips_future_deliveries", async (t) => {
   const webhook = await createTestWebhook(t);
   const delivery = await createTestDelivery(webhook.id, new Date(Date.now() + 3600_000));
 
-  assert.equal((await claimDue(db.sql, 10, CLAIM_TIMEOUT_SECS)).length, 0);
-  assert.equal(await idleRun(), 0);
+  await assertNothingClaimed();
   assert.equal(requestsFor(delivery.event_id).length, 0);
   const row = await getDelivery(delivery.id);
   assert.deepEqual([row.status, row.attempt_count], ["pending", 0]);
@@ -186,8 +191,7 @@ test("test_claim_skips_delivered", async (t) => {
 
   // Due by the clock: only its status keeps it from being claimed.
   await timeTravelDelivery(delivery.id);
-  assert.equal((await claimDue(db.sql, 10, CLAIM_TIMEOUT_SECS)).length, 0);
-  assert.equal(await idleRun(), 0);
+  await assertNothingClaimed();
   assert.equal(requestsFor(delivery.event_id).length, 1);
 });
 
@@ -210,8 +214,7 @@ test("test_claim_skips_exhausted", async (t) => {
   assert.ok((await getDelivery(failed.id)).wait <= 0);
 
   await timeTravelDelivery(unsent.id);
-  assert.equal((await claimDue(db.sql, 10, CLAIM_TIMEOUT_SECS)).length, 0);
-  assert.equal(await idleRun(), 0);
+  await assertNothingClaimed();
 });
 
 test("test_mark_failed_sets_retry_schedule", async (t) => {
@@ -271,34 +274,29 @@ test("test_full_retry_lifecycle", async (t) => {
   assert.equal(delivery.status, "pending");
   assert.equal(delivery.attempt_count, 0);
 
+  /** Attempt `n`: one claim, the receiver answers `code`, the row is left `status`, the webhook n failures in a row. */
+  const failedAttempt = async (n: number, code: number, status: string) => {
+    assert.equal(await attemptRun(SCHEDULE_3, respond(code), delivery.id, n), 1);
+    const d = await getDelivery(delivery.id);
+    assert.equal(d.status, status);
+    assert.equal(d.attempt_count, n);
+    assert.equal(await consecutiveFailures(webhook.id), n);
+  };
+
   // Attempt 1: claim, fail, check state
-  assert.equal(await attemptRun(SCHEDULE_3, respond(500), delivery.id, 1), 1);
-  let d = await getDelivery(delivery.id);
-  assert.equal(d.status, "failed");
-  assert.equal(d.attempt_count, 1);
-  assert.equal(await consecutiveFailures(webhook.id), 1);
+  await failedAttempt(1, 500, "failed");
 
   // Attempt 2: time travel, claim, fail
   await timeTravelDelivery(delivery.id);
-  assert.equal(await attemptRun(SCHEDULE_3, respond(503), delivery.id, 2), 1);
-  d = await getDelivery(delivery.id);
-  assert.equal(d.status, "failed");
-  assert.equal(d.attempt_count, 2);
-  assert.equal(await consecutiveFailures(webhook.id), 2);
+  await failedAttempt(2, 503, "failed");
 
-  // Attempt 3: time travel, claim, fail → exhausted
+  // Attempt 3: time travel, claim, fail → exhausted; dwctl's dispatcher counts the exhausting failure too.
   await timeTravelDelivery(delivery.id);
-  assert.equal(await attemptRun(SCHEDULE_3, respond(500), delivery.id, 3), 1);
-  d = await getDelivery(delivery.id);
-  assert.equal(d.status, "exhausted");
-  assert.equal(d.attempt_count, 3);
-  // dwctl's dispatcher counts the exhausting failure too.
-  assert.equal(await consecutiveFailures(webhook.id), 3);
+  await failedAttempt(3, 500, "exhausted");
 
   // No more claims
   await timeTravelDelivery(delivery.id);
-  assert.equal((await claimDue(db.sql, 10, CLAIM_TIMEOUT_SECS)).length, 0);
-  assert.equal(await idleRun(SCHEDULE_3), 0);
+  await assertNothingClaimed(SCHEDULE_3);
   assert.equal(requestsFor(delivery.event_id).length, 3);
 });
 
@@ -344,8 +342,7 @@ test("test_mark_exhausted_is_terminal", async (t) => {
 
   // Not claimable
   await timeTravelDelivery(delivery.id);
-  assert.equal((await claimDue(db.sql, 10, CLAIM_TIMEOUT_SECS)).length, 0);
-  assert.equal(await idleRun(), 0);
+  await assertNothingClaimed();
 });
 
 // The example in the issue that found the difference: dwctl's mark_delivered

@@ -227,10 +227,7 @@ test("dispatcher: a row claimed again while its first delivery actor still sends
   await w.settle();
   w.answerClaim(1);
   await w.settle();
-  w.actor.send({ type: "WAKE" });
-  await w.settle();
-  w.answerClaim(1);
-  await w.settle();
+  await w.wakeAndClaim(1);
   assert.equal(w.sends.length, 2, "both claims are sending");
   assert.equal(w.activeDeliveries(), 2, "two delivery actors, one per claim");
   w.finishSend(200);

@@ -45,6 +45,7 @@ import { createKeyring } from "../src/send/keyring.ts";
 import { createSender } from "../src/send/sender.ts";
 import { webhookHeaders } from "../src/send/signing.ts";
 import { withEffects } from "../src/send/delivery-effects.ts";
+import { attemptOutcome, claimedDelivery } from "./support/delivery-fixtures.ts";
 import { createWorld, type World } from "./support/dispatcher-world.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
@@ -213,18 +214,15 @@ const VARIANTS: Variant[] = [
   { name: "webhook disabled", attemptCount: 0, enabled: false },
 ];
 
-const modelDelivery = (v: Variant): ClaimedDelivery => ({
-  id: "d",
-  webhookId: "w",
-  eventId: "e",
-  eventType: "batch.completed",
-  payload: "{}",
-  attemptCount: v.attemptCount,
-  url: REQUEST.url,
-  webhookEnabled: v.enabled,
-  consecutiveFailures: 0,
-  probe: false,
-});
+const modelDelivery = (v: Variant): ClaimedDelivery =>
+  claimedDelivery({
+    id: "d",
+    webhookId: "w",
+    eventId: "e",
+    attemptCount: v.attemptCount,
+    url: REQUEST.url,
+    webhookEnabled: v.enabled,
+  });
 
 /** Makes the world produce the path's events: receiver status, a broken secret, a refused port, a throwing sender. */
 async function runDeliveryPath(path: Path, variant: Variant, coverage: Coverage) {
@@ -342,31 +340,10 @@ test("delivery: a real run along the shortest path to every state and transition
 
 const THRESHOLD = 2;
 const COOL_DOWN_MS = 1000;
-const policyRow = (probe: boolean, enabled = true): ClaimedDelivery => ({
-  id: "d1",
-  webhookId: "w",
-  eventId: "e1",
-  eventType: "batch.completed",
-  payload: "{}",
-  attemptCount: 0,
-  url: "https://receiver.example/hook",
-  webhookEnabled: enabled,
-  consecutiveFailures: 0,
-  probe,
-});
-const policyOutcome = (status: DeliveryOutcome["status"], extra: Partial<DeliveryOutcome> = {}): DeliveryOutcome => ({
-  deliveryId: "d1",
-  webhookId: "w",
-  attemptsBefore: 0,
-  status,
-  attempted: true,
-  retryDelaySecs: status === "failed" ? 60 : null,
-  statusCode: status === "delivered" ? 200 : 500,
-  error: status === "delivered" ? null : "HTTP 500",
-  durationMs: 1,
-  responseBody: "",
-  ...extra,
-});
+const policyRow = (probe: boolean, enabled = true) =>
+  claimedDelivery({ webhookId: "w", webhookEnabled: enabled, probe });
+const policyOutcome = (status: DeliveryOutcome["status"], extra: Partial<DeliveryOutcome> = {}) =>
+  attemptOutcome(status, { webhookId: "w", retryDelaySecs: status === "failed" ? 60 : null, ...extra });
 const report = (breaker: "closed" | "open" | "half_open", reopenInMs: number | null, pausedForMs = 0) => ({
   webhookId: "w",
   breaker,
@@ -442,38 +419,10 @@ const TRAVERSAL_SETTINGS = {
   threshold: 3,
   webhookIdleMs: 60_000,
 };
-const ROW: ClaimedDelivery = {
-  id: "d1",
-  webhookId: "w1",
-  eventId: "e1",
-  eventType: "batch.completed",
-  payload: "{}",
-  attemptCount: 0,
-  url: "https://receiver.example/hook",
-  webhookEnabled: true,
-  consecutiveFailures: 0,
-  probe: false,
-};
-const OUTCOME: DeliveryOutcome = {
-  deliveryId: "d1",
-  webhookId: "w1",
-  attemptsBefore: 0,
-  status: "delivered",
-  attempted: true,
-  retryDelaySecs: null,
-  statusCode: 200,
-  error: null,
-  durationMs: 1,
-  responseBody: "",
-};
+const ROW = claimedDelivery();
+const OUTCOME = attemptOutcome("delivered");
 // A failed attempt (HTTP 500, the first of three tries): the webhook actor hears FAILED, and a claim waits until it is written.
-const FAILED_OUTCOME: DeliveryOutcome = {
-  ...OUTCOME,
-  status: "failed",
-  retryDelaySecs: SCHEDULE[1],
-  statusCode: 500,
-  error: "HTTP 500",
-};
+const FAILED_OUTCOME = attemptOutcome("failed", { retryDelaySecs: SCHEDULE[1] });
 const RELEASE: Release = { deliveryId: "d1", webhookId: "w1", attemptsBefore: 0 };
 
 // The dispatcher and its result writer, traversed together: what one sends
@@ -734,10 +683,7 @@ test("dispatcher and result writer: the shortest path to every state and transit
   await w.settle();
   w.answerRecord(true);
   await w.settle();
-  w.actor.send({ type: "WAKE" });
-  await w.settle();
-  w.answerClaim(1);
-  await w.settle();
+  await w.wakeAndClaim(1);
   assert.equal(w.sends.length, 0, "the held row is not sent");
   w.answerRecord(true);
   await w.settle();

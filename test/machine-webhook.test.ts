@@ -14,6 +14,7 @@ import fc from "fast-check";
 import { type Actor, createActor, SimulatedClock } from "xstate";
 import type { ClaimedDelivery, DeliveryOutcome } from "../machines/delivery.ts";
 import { webhookMachine } from "../machines/webhook.ts";
+import { attemptOutcome, claimedDelivery } from "./support/delivery-fixtures.ts";
 
 const RUNS = 300;
 const COOL_DOWN = 1000;
@@ -42,34 +43,9 @@ type Real = {
 type Command = fc.AsyncCommand<Model, Real, false>;
 
 let rowId = 0;
-const row = (probe = false): ClaimedDelivery => ({
-  id: `d${++rowId}`,
-  webhookId: "w1",
-  eventId: `e${rowId}`,
-  eventType: "a.b",
-  payload: "{}",
-  attemptCount: 0,
-  url: "https://receiver.example/hook",
-  webhookEnabled: true,
-  consecutiveFailures: 0,
-  probe,
-});
-const outcome = (
-  status: DeliveryOutcome["status"],
-  extra: Partial<DeliveryOutcome> = {},
-): DeliveryOutcome => ({
-  deliveryId: "d",
-  webhookId: "w1",
-  attemptsBefore: 0,
-  status,
-  attempted: true,
-  retryDelaySecs: status === "failed" ? 5 : null,
-  statusCode: status === "delivered" ? 200 : 500,
-  error: status === "delivered" ? null : "HTTP 500",
-  durationMs: 1,
-  responseBody: "",
-  ...extra,
-});
+const row = (probe = false) => claimedDelivery({ id: `d${++rowId}`, eventId: `e${rowId}`, eventType: "a.b", probe });
+const outcome = (status: DeliveryOutcome["status"], extra: Partial<DeliveryOutcome> = {}) =>
+  attemptOutcome(status, { deliveryId: "d", ...extra });
 
 function agrees(m: Model, r: Real, after: string) {
   const s = r.actor.getSnapshot();

@@ -6,16 +6,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { DeliveryOutcome } from "../machines/delivery.ts";
+import { type DeliveryOutcome, unsent } from "../machines/delivery.ts";
 import { afterFailure } from "../machines/retry-schedule.ts";
-import {
-  createDelivery,
-  incrementFailures,
-  markDelivered,
-  markExhausted,
-  markFailed,
-  resetFailures,
-} from "./support/dwctl-reference.ts";
+import * as dwctl from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
 import { createWebhook } from "../src/db/webhooks.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
@@ -62,7 +55,12 @@ const CLAIMED_UNTIL = new Date(Date.now() + 300_000);
 
 /** A row as the claim hands it over: due no more, and, after a failed attempt, carrying that failure. */
 async function deliveryWithAttempts(webhookId: string, attempts: number) {
-  const row = await createDelivery(db.sql, { webhookId, eventId: crypto.randomUUID(), eventType: "a.b", payload: {} });
+  const row = await dwctl.createDelivery(db.sql, {
+    webhookId,
+    eventId: crypto.randomUUID(),
+    eventType: "a.b",
+    payload: {},
+  });
   const failed = attempts > 0;
   await db.sql`UPDATE webhook_deliveries SET attempt_count = ${attempts}, status = ${failed ? "failed" : "pending"},
     next_attempt_at = ${CLAIMED_UNTIL}, last_status_code = ${failed ? 503 : null},
@@ -73,18 +71,7 @@ async function deliveryWithAttempts(webhookId: string, attempts: number) {
 
 function outcomeOf(step: Step, deliveryId: string, webhookId: string, schedule: number[]): DeliveryOutcome {
   const base = { deliveryId, webhookId, attemptsBefore: step.attemptsBefore, durationMs: 1, responseBody: "" };
-  if (step.kind === "unsent") {
-    return {
-      ...base,
-      status: "exhausted",
-      attempted: false,
-      retryDelaySecs: null,
-      statusCode: null,
-      error: "webhook disabled",
-      durationMs: null,
-      responseBody: null,
-    };
-  }
+  if (step.kind === "unsent") return unsent({ id: deliveryId, webhookId, attemptCount: step.attemptsBefore });
   if (step.kind === "success") {
     return {
       ...base,
@@ -138,14 +125,14 @@ test("one batched write equals dwctl's sequential writes, for any batch", async 
       for (const [i, step] of normalised.entries()) {
         const id = sequential[i];
         const webhookId = sequentialHooks[step.webhook];
-        if (step.kind === "unsent") await markExhausted(db.sql, id);
+        if (step.kind === "unsent") await dwctl.markExhausted(db.sql, id);
         if (step.kind === "success") {
-          await markDelivered(db.sql, id, step.statusCode ?? 200);
-          await resetFailures(db.sql, webhookId);
+          await dwctl.markDelivered(db.sql, id, step.statusCode ?? 200);
+          await dwctl.resetFailures(db.sql, webhookId);
         }
         if (step.kind === "failure") {
-          await markFailed(db.sql, id, step.statusCode, "boom", step.attemptsBefore, schedule);
-          await incrementFailures(db.sql, webhookId, threshold);
+          await dwctl.markFailed(db.sql, id, step.statusCode, "boom", step.attemptsBefore, schedule);
+          await dwctl.incrementFailures(db.sql, webhookId, threshold);
         }
       }
       const outcomes = normalised.map((s, i) => outcomeOf(s, batched[i], batchedHooks[s.webhook], schedule));
@@ -161,7 +148,7 @@ test("one batched write equals dwctl's sequential writes, for any batch", async 
 test("a stale outcome (the row moved on since the claim) is dropped", async () => {
   const [webhookId] = await twinWebhooks([0], 5);
   const id = await deliveryWithAttempts(webhookId, 0);
-  await markFailed(db.sql, id, 500, "HTTP 500", 0, [0, 5, 300]);
+  await dwctl.markFailed(db.sql, id, 500, "HTTP 500", 0, [0, 5, 300]);
   const stale = outcomeOf({ webhook: 0, kind: "success", attemptsBefore: 0, statusCode: 200 }, id, webhookId, [
     0,
     5,
@@ -196,8 +183,8 @@ test("a late outcome never changes a delivered or exhausted row (dwctl's writes 
   const [webhookId] = await twinWebhooks([0], 5);
   const exhausted = await deliveryWithAttempts(webhookId, 0);
   const delivered = await deliveryWithAttempts(webhookId, 0);
-  await markExhausted(db.sql, exhausted);
-  await markDelivered(db.sql, delivered, 200);
+  await dwctl.markExhausted(db.sql, exhausted);
+  await dwctl.markDelivered(db.sql, delivered, 200);
   const before = [...await deliveryState([exhausted, delivered])];
   const late = [
     outcomeOf({ webhook: 0, kind: "success", attemptsBefore: 0, statusCode: 200 }, exhausted, webhookId, [0, 5]),
@@ -235,10 +222,10 @@ test("a failure recorded after the breaker tripped leaves disabled_at at the tri
   assert.deepEqual(late.map((w) => [w.consecutiveFailures, w.enabled, w.tripped]), [[3, false, false]]);
   assert.deepEqual(await disabledAt(batchedHook), tripped);
 
-  await incrementFailures(db.sql, referenceHook, 2);
-  await incrementFailures(db.sql, referenceHook, 2);
+  await dwctl.incrementFailures(db.sql, referenceHook, 2);
+  await dwctl.incrementFailures(db.sql, referenceHook, 2);
   const first = await disabledAt(referenceHook);
-  await incrementFailures(db.sql, referenceHook, 2);
+  await dwctl.incrementFailures(db.sql, referenceHook, 2);
   assert.ok(
     await disabledAt(referenceHook) > first,
     "dwctl's increment stamps disabled_at on every failure past the threshold",

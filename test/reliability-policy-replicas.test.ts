@@ -65,8 +65,11 @@ test("three replicas: an endpoint's rate limit holds for all of them together", 
   // latency, which a loaded machine stretches unevenly, so a second of
   // arrivals may hold a few more; three replicas each at RATE would show ~3×.
   assert.ok(busiest <= 2.5 * RATE, `at most a second's allowance of burst: ${busiest} in one second`);
-  // A full bucket, then RATE a second: the rest take at least (N − RATE) / RATE seconds.
-  assert.ok(spanSecs >= (RATE_ROWS - RATE) / RATE - 0.1, `${RATE_ROWS} sends in ${spanSecs} s`);
+  // A full bucket, then RATE a second: the rest take at least (N − RATE) / RATE
+  // seconds of claims (5 s here; three replicas each at RATE would take under
+  // 2). Measured at the receiver, the first arrival may trail its claim more
+  // than the last does, hence a tenth off.
+  assert.ok(spanSecs >= 0.9 * (RATE_ROWS - RATE) / RATE, `${RATE_ROWS} sends in ${spanSecs} s`);
   const ids = receiver.received.filter((r) => r.path === "/rate").map((r) => r.headers["webhook-id"]);
   assert.equal(new Set(ids).size, RATE_ROWS, "each exactly once");
 });

@@ -6,8 +6,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { serviceHarness } from "./support/harness.ts";
+import type { Handler } from "./support/receiver.ts";
 import { seedDeliveries, seedWebhooks } from "./support/seed.ts";
-import { until } from "./support/service.ts";
+import { type Service, until } from "./support/service.ts";
 import { startTcpProxy } from "./support/tcp-proxy.ts";
 
 const { db, receiver, start } = await serviceHarness();
@@ -18,14 +19,27 @@ const rowsOf = (webhookIds: string[]) =>
     SELECT event_id, status, attempt_count, status IN ('pending', 'failed') AND next_attempt_at > now() AS claimed
     FROM webhook_deliveries WHERE webhook_id = ANY(${webhookIds}::uuid[])`;
 
+/** A clean start for each test: no webhooks, nothing received, and `handler` answering. */
+async function freshWorld(handler: Handler) {
+  await db.sql`DELETE FROM user_webhooks`;
+  receiver.received.length = 0;
+  receiver.setHandler(handler);
+}
+
+/** Sends SIGTERM and waits for the process to exit: how it exited, and how long after the signal. */
+async function terminate(service: Service) {
+  const signalled = Date.now();
+  service.kill("SIGTERM");
+  const exit = await service.exited;
+  return { exit, tookMs: Date.now() - signalled };
+}
+
 test(
   "SIGTERM under load: in-flight sends finish, outcomes recorded, exit 0, nothing left claimed",
   { timeout: 60_000 },
   async () => {
-    await db.sql`DELETE FROM user_webhooks`;
-    receiver.received.length = 0;
     const answered = new Set<string>();
-    receiver.setHandler((req, res) => {
+    await freshWorld((req, res) => {
       setTimeout(() => res.end("ok", () => answered.add(req.headers["webhook-id"])), 150);
     });
     const webhooks = await seedWebhooks(db.sql, Array.from({ length: 4 }, (_, i) => `${receiver.url}/load/${i}`));
@@ -41,10 +55,7 @@ test(
     await seedDeliveries(db.sql, webhooks, 2000);
     await receiver.waitFor(200, 20_000);
 
-    const signalled = Date.now();
-    service.kill("SIGTERM");
-    const exit = await service.exited;
-    const tookMs = Date.now() - signalled;
+    const { exit, tookMs } = await terminate(service);
     assert.deepEqual(exit, { code: 0, signal: null });
     assert.ok(tookMs < 5000, `exited ${tookMs} ms after SIGTERM`);
     assert.ok(service.logs.some((l) => l.msg === "stopped"));
@@ -61,10 +72,8 @@ test(
 );
 
 test("SIGTERM with sends hanging past the grace period: they are released, exit 0", { timeout: 60_000 }, async () => {
-  await db.sql`DELETE FROM user_webhooks`;
-  receiver.received.length = 0;
   const held: ServerResponse[] = [];
-  receiver.setHandler((_req, res) => void held.push(res));
+  await freshWorld((_req, res) => void held.push(res));
   const webhooks = await seedWebhooks(db.sql, [`${receiver.url}/hang`]);
   const service = await start({
     env: {
@@ -78,10 +87,7 @@ test("SIGTERM with sends hanging past the grace period: they are released, exit 
   await receiver.waitFor(10, 10_000);
   await until(async () => (await rowsOf(webhooks)).filter((r) => r.claimed).length === 10, 5000, "ten claimed");
 
-  const signalled = Date.now();
-  service.kill("SIGTERM");
-  const exit = await service.exited;
-  const tookMs = Date.now() - signalled;
+  const { exit, tookMs } = await terminate(service);
   for (const res of held) res.destroy();
   assert.deepEqual(exit, { code: 0, signal: null });
   assert.ok(tookMs >= 450 && tookMs < 3000, `exited ${tookMs} ms after SIGTERM`);
@@ -99,10 +105,8 @@ test(
   "SIGTERM while the database has stopped answering: the process still exits, with 1, once the overrun allowance is spent",
   { timeout: 60_000 },
   async () => {
-    await db.sql`DELETE FROM user_webhooks`;
-    receiver.received.length = 0;
     const held: ServerResponse[] = [];
-    receiver.setHandler((_req, res) => void held.push(res));
+    await freshWorld((_req, res) => void held.push(res));
     const target = new URL(db.url);
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
     try {
@@ -123,10 +127,7 @@ test(
       proxy.freeze();
       for (const res of held) res.end("ok");
 
-      const signalled = Date.now();
-      service.kill("SIGTERM");
-      const exit = await service.exited;
-      const tookMs = Date.now() - signalled;
+      const { exit, tookMs } = await terminate(service);
       assert.deepEqual(exit, { code: 1, signal: null });
       assert.ok(tookMs >= 500 + 10_000, `exited ${tookMs} ms after SIGTERM, before the allowance was spent`);
       assert.ok(service.logs.some((l) => l.msg === "shutdown overran: exiting with results unrecorded"));

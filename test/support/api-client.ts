@@ -1,10 +1,12 @@
 // Drives the real Hono app in-process for the API tests: createApp over a
 // test database, a fixed bearer token, a fake DNS for the SSRF check, and
 // every log line kept so tests can look for secrets in them.
+import { after } from "node:test";
 import assert from "node:assert/strict";
 import { type AppDeps, createApp } from "../../src/api/app.ts";
 import { createMetrics, type Metrics } from "../../src/start/metrics.ts";
 import type { Sql } from "../../src/db/client.ts";
+import { type TestDatabase, testDatabase } from "./database.ts";
 
 export const TOKEN = "test-token-0123456789abcdef";
 
@@ -94,3 +96,44 @@ export function apiClient(sql: Sql, overrides: Partial<AppDeps> = {}): ApiClient
       }),
   };
 }
+
+/**
+ * One API test file's world: a database of its own and the app over it,
+ * closed by an after() hook. Made at load time, as serviceHarness is,
+ * because bun's node:test ignores a hook's timeout option.
+ */
+export async function apiHarness(
+  overrides: Partial<AppDeps> = {},
+  database: { max?: number } = {},
+): Promise<{ db: TestDatabase; api: ApiClient }> {
+  const db = await testDatabase(database);
+  after(async () => await db.close());
+  return { db, api: apiClient(db.sql, overrides) };
+}
+
+/** A user's webhooks, where the API lists and creates them. */
+export const webhooksPath = (userId: string) => `/admin/api/v1/users/${userId}/webhooks`;
+
+/** Creates a webhook through the API (at hooks.example.com unless `body` says otherwise); the reply must be a 201. */
+export async function postWebhook(api: ApiClient, userId: string, body: Record<string, unknown> = {}) {
+  const reply = await api.call("POST", webhooksPath(userId), { url: "https://hooks.example.com/in", ...body });
+  assert.equal(reply.status, 201, reply.text);
+  return reply.body as Reply["body"];
+}
+
+/** A webhook's fields in the API's replies (never its secret but on create and rotate), sorted. */
+export const WEBHOOK_FIELDS = [
+  "breaker_state",
+  "created_at",
+  "description",
+  "disabled_at",
+  "enabled",
+  "event_types",
+  "id",
+  "max_in_flight",
+  "rate_limit",
+  "scope",
+  "updated_at",
+  "url",
+  "user_id",
+];

@@ -19,6 +19,7 @@ import { deliveryPool, type PoolReport } from "../../machines/delivery-pool.ts";
 import { dispatcherMachine, dispatcherResultWriter, type DispatcherSettings } from "../../machines/dispatcher.ts";
 import type { RecordedWebhook, ResultBatch } from "../../machines/result-writer.ts";
 import { withEffects } from "../../src/send/delivery-effects.ts";
+import { claimedDelivery } from "./delivery-fixtures.ts";
 
 export type PendingClaim = {
   limit: number;
@@ -59,6 +60,8 @@ export type World = {
   openRecord(): (PendingRecord & { open: boolean; ok?: boolean }) | undefined;
   /** Answers the open claim with `count` fresh rows (never more than it asked for). */
   answerClaim(count: number, pick?: (i: number) => Partial<ClaimedDelivery>): ClaimedDelivery[];
+  /** Sends WAKE and answers the claim it starts with `count` fresh rows, settling after each. */
+  wakeAndClaim(count: number): Promise<void>;
   failClaim(): void;
   /** Finishes the send of `deliveryId` (or the oldest) with an HTTP status, or crashes the delivery actor (null). */
   finishSend(status: number | null, deliveryId?: string, retryAfter?: number): string | undefined;
@@ -197,23 +200,17 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
       const rows: ClaimedDelivery[] = [];
       for (let i = 0; i < Math.min(count, claim.limit); i++) {
         const id = ids(++next);
-        rows.push({
-          id,
-          webhookId: "w1",
-          eventId: `e-${id}`,
-          eventType: "batch.completed",
-          payload: "{}",
-          attemptCount: 0,
-          url: "https://receiver.example/hook",
-          webhookEnabled: true,
-          consecutiveFailures: 0,
-          probe: false,
-          ...pick?.(i),
-        });
+        rows.push(claimedDelivery({ id, eventId: `e-${id}`, ...pick?.(i) }));
       }
       world.claimed.push(...rows);
       claim.resolve(rows);
       return rows;
+    },
+    async wakeAndClaim(count: number) {
+      world.actor.send({ type: "WAKE" });
+      await world.settle();
+      world.answerClaim(count);
+      await world.settle();
     },
     failClaim() {
       const claim = world.openClaim()!;

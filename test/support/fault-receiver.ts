@@ -1,8 +1,8 @@
 // Receivers that misbehave, on 127.0.0.1, for the reliability tests: one raw
 // TCP server whose request path picks the fault, so each fault is exactly
 // what goes over the wire (no HTTP library smoothing a reset or a trickle).
-import { createServer, type Socket } from "node:net";
-import type { AddressInfo } from "node:net";
+import type { Socket } from "node:net";
+import { startRawReceiver } from "./raw-receiver.ts";
 
 /**
  * - `/hang`: reads the request, never answers.
@@ -34,7 +34,6 @@ function answer(socket: Socket, status: number, headers: Record<string, string |
 
 export async function startFaultReceiver(): Promise<FaultReceiver> {
   const hits = new Map<string, number>();
-  const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setInterval>>();
   let hugeWritten = 0;
   let url = "";
@@ -74,36 +73,15 @@ export async function startFaultReceiver(): Promise<FaultReceiver> {
     answer(socket, 404);
   };
 
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    let buffered = Buffer.alloc(0);
-    let done = false;
-    socket.on("data", (chunk: Buffer) => {
-      if (done) return;
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      const head = buffered.subarray(0, end).toString("latin1");
-      const length = Number(/^content-length:\s*(\d+)/im.exec(head)?.[1] ?? 0);
-      if (buffered.length < end + 4 + length) return;
-      done = true;
-      const path = head.split(" ")[1] ?? "/";
-      act(socket, path);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const receiver = await startRawReceiver((socket, { path }) => act(socket, path));
+  url = receiver.url;
   return {
     url,
     hits: (path) => hits.get(path) ?? 0,
     hugeBytesWritten: () => hugeWritten,
-    close: () =>
-      new Promise((resolve) => {
-        for (const timer of timers) clearInterval(timer);
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      for (const timer of timers) clearInterval(timer);
+      return receiver.close();
+    },
   };
 }

@@ -1,10 +1,11 @@
 // A receiver that answers with more than it admits to, on 127.0.0.1, for the
 // hostile-receiver tests: compressed bodies that decode to tens or hundreds of
 // MiB whatever the request's Accept-Encoding, and a Content-Length that lies
-// next to a chunked body. Raw TCP, so the bytes on the wire are exactly these.
-import { createServer, type Socket } from "node:net";
-import type { AddressInfo } from "node:net";
+// next to a chunked body. Raw TCP (raw-receiver.ts), so the bytes on the wire
+// are exactly these.
+import type { Socket } from "node:net";
 import { constants, createBrotliCompress, createGzip, createZstdCompress } from "node:zlib";
+import { startRawReceiver } from "./raw-receiver.ts";
 
 export const MiB = 1024 * 1024;
 
@@ -84,7 +85,6 @@ export async function startHostileReceiver(options: { bombs?: boolean } = {}): P
     }
   }
   const requests: HostileReceiver["requests"] = [];
-  const sockets = new Set<Socket>();
 
   const act = (socket: Socket, path: string) => {
     const fixed = answers[path];
@@ -114,43 +114,16 @@ export async function startHostileReceiver(options: { bombs?: boolean } = {}): P
     socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
   };
 
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    let buffered = Buffer.alloc(0);
-    let done = false;
-    socket.on("data", (chunk: Buffer) => {
-      if (done) return;
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      const head = buffered.subarray(0, end).toString("latin1");
-      const length = Number(/^content-length:\s*(\d+)/im.exec(head)?.[1] ?? 0);
-      if (buffered.length < end + 4 + length) return;
-      done = true;
-      const [requestLine, ...lines] = head.split("\r\n");
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(":");
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const path = requestLine.split(" ")[1] ?? "/";
-      requests.push({ path, headers });
-      act(socket, path);
-    });
+  const receiver = await startRawReceiver((socket, { path, headers }) => {
+    requests.push({ path, headers });
+    act(socket, path);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: receiver.url,
     sizes: Object.fromEntries(
       Object.entries(answers).map(([path, a]) => [path, { wire: a.body.length, decoded: a.decoded }]),
     ),
     requests,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: receiver.close,
   };
 }
