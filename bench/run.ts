@@ -102,7 +102,7 @@ async function main() {
     }
     if (!SKIP.has("live")) {
       log("live viewer");
-      results.live_viewer = await liveViewer(sql, service, receiver, THROUGHPUT_N);
+      results.live_viewer = await liveViewer(sql, service, postgres, receiver, THROUGHPUT_N);
       log(JSON.stringify(results.live_viewer));
     }
     if (!SKIP.has("latency")) {

@@ -35,15 +35,22 @@ function openViewer(service: Service) {
   };
 }
 
-export async function liveViewer(sql: Sql, service: Service, receiver: ReceiverProcess, count: number, rounds = 2) {
+export async function liveViewer(
+  sql: Sql,
+  service: Service,
+  postgresPid: number,
+  receiver: ReceiverProcess,
+  count: number,
+  rounds = 2,
+) {
   const without: number[] = [];
   const withViewer: number[] = [];
   let snapshotsPerSecond = 0;
   let bytesPerSecond = 0;
   for (let round_ = 0; round_ < rounds; round_++) {
-    without.push((await throughput(sql, service, receiver, count, 0)).per_second);
+    without.push((await throughput(sql, service, postgresPid, receiver, count, 0)).per_second);
     const viewer = openViewer(service);
-    const run = await throughput(sql, service, receiver, count, 0);
+    const run = await throughput(sql, service, postgresPid, receiver, count, 0);
     await viewer.close();
     withViewer.push(run.per_second);
     snapshotsPerSecond = Math.max(snapshotsPerSecond, viewer.seen.snapshots / run.seconds);
