@@ -72,24 +72,32 @@ export class UnsupportedMachineError extends Error {}
 
 const STOP = "xstate.stop";
 
-function snapshotOf(
+/** A snapshot as XState's Actor and the inspector read it; one object per step, its methods shared. */
+class Snapshot implements FlatSnapshot {
+  readonly children = {};
+  constructor(
+    readonly status: FlatSnapshot["status"],
+    readonly value: string,
+    readonly context: Record<string, unknown>,
+    readonly output: unknown = undefined,
+    readonly error: unknown = undefined,
+  ) {}
+  matches(value: string) {
+    return value === this.value;
+  }
+  toJSON() {
+    const { status, value, context, output, error } = this;
+    return { status, value, context, output, error };
+  }
+}
+
+const snapshotOf = (
   status: FlatSnapshot["status"],
   value: string,
   context: Record<string, unknown>,
   output?: unknown,
   error?: unknown,
-): FlatSnapshot {
-  return {
-    status,
-    value,
-    context,
-    output,
-    error,
-    children: {},
-    matches: (v) => v === value,
-    toJSON: () => ({ status, value, context, output, error }),
-  };
-}
+): FlatSnapshot => new Snapshot(status, value, context, output, error);
 
 /** The logic that runs `machine` without XState's general interpreter; throws for what it does not support. */
 export function flatMachine(machine: AnyStateMachine): AnyActorLogic {
