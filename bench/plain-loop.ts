@@ -14,7 +14,13 @@
 // a claim waits for the failures collected before it to be written (a
 // webhook they disable is then claimed as disabled).
 import process from "node:process";
-import { type ClaimedDelivery, type DeliveryOutcome, type DeliveryPolicy, judged } from "../machines/delivery.ts";
+import {
+  type ClaimedDelivery,
+  type DeliveryOutcome,
+  type DeliveryPolicy,
+  judged,
+  unsent,
+} from "../machines/delivery.ts";
 import { connect } from "../src/db/client.ts";
 import { claimDue } from "../src/db/claim.ts";
 import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
@@ -58,19 +64,6 @@ let written = 0;
 let failedThrough = 0;
 /** Set when a claim is wanted: the failures collected by then must be written first. */
 let barrier: number | null = null;
-
-const unsent = (row: ClaimedDelivery): DeliveryOutcome => ({
-  deliveryId: row.id,
-  webhookId: row.webhookId,
-  attemptsBefore: row.attemptCount,
-  status: "exhausted",
-  attempted: false,
-  retryDelaySecs: null,
-  statusCode: null,
-  error: "webhook disabled",
-  durationMs: null,
-  responseBody: null,
-});
 
 async function deliver(row: ClaimedDelivery): Promise<DeliveryOutcome> {
   if (row.url === null || !row.webhookEnabled) return unsent(row);

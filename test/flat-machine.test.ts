@@ -11,6 +11,7 @@ import fc from "fast-check";
 import { type AnyActorLogic, createActor, enqueueActions, not, raise, setup } from "xstate";
 import { type ClaimedDelivery, deliveryMachine, type DeliveryPolicy } from "../machines/delivery.ts";
 import { flatMachine, UnsupportedMachineError } from "../machines/flat-machine.ts";
+import { claimedDelivery } from "./support/delivery-fixtures.ts";
 
 const RUNS = 400;
 
@@ -117,18 +118,7 @@ test("flatMachine(delivery machine) agrees with XState's interpreter on every st
 
 test("flatMachine's actor reports done with the machine's output to its parent, as a machine actor does", async () => {
   const log: unknown[] = [];
-  const row: ClaimedDelivery = {
-    id: "d1",
-    webhookId: "w1",
-    eventId: "e1",
-    eventType: "t",
-    payload: "{}",
-    attemptCount: 0,
-    url: "https://receiver.example/hook",
-    webhookEnabled: true,
-    consecutiveFailures: 0,
-    probe: false,
-  };
+  const row = claimedDelivery({ eventType: "t" });
   const parent = setup({ actors: { delivery: flatMachine(recorded(log)) } }).createMachine({
     initial: "waiting",
     invoke: {

@@ -11,7 +11,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { AnyActorRef } from "xstate";
-import type { DeliveryOutcome } from "../machines/delivery.ts";
+import { attemptOutcome } from "./support/delivery-fixtures.ts";
 import { createWorld, SETTINGS, type World } from "./support/dispatcher-world.ts";
 
 const RUNS = 150;
@@ -348,18 +348,7 @@ test("dispatcher: a run of plain successes reaches the endpoint's actor as its l
   await w.settle();
   const rows = w.answerClaim(6, () => ({ webhookId: "w1" }));
   await w.settle();
-  const outcome = (id: string, status: "delivered" | "failed"): DeliveryOutcome => ({
-    deliveryId: id,
-    webhookId: "w1",
-    attemptsBefore: 0,
-    status,
-    attempted: true,
-    retryDelaySecs: status === "failed" ? 5 : null,
-    statusCode: status === "failed" ? 500 : 200,
-    error: status === "failed" ? "HTTP 500" : null,
-    durationMs: 1,
-    responseBody: "",
-  });
+  const outcome = (id: string, status: "delivered" | "failed") => attemptOutcome(status, { deliveryId: id });
   // One report, as the pool sends it when several sends finish in one turn.
   const [a, b, c, d, e, f] = rows.map((r) => r.id);
   w.actor.send({
