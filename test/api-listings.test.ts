@@ -172,6 +172,8 @@ const badDeliveryQueries = [
   "since=2025-01-01",
   "since=2025-01-01T00:00:00", // no offset: which time zone?
   "until=2025-13-01T00:00:00Z",
+  "since=0000-01-01T00:00:00Z", // a year Postgres refuses: a 400, not a 500
+  "until=9999-12-31T23:59:59-23:59",
   "since=2025-02-01T00:00:00Z&until=2025-01-01T00:00:00Z",
   "webhook_id=7",
   "status=lost",
@@ -253,6 +255,8 @@ test("recover refuses a bad or missing since, an unknown webhook and a disabled 
       { since: "yesterday" },
       { since: 1700000000 },
       { since: "2025-01-01" },
+      { since: "0000-01-01T00:00:00Z" },
+      { since: "2025-01-01T00:00:00Z", until: "9999-12-31T23:59:59-23:59" },
       { since: "2025-02-01T00:00:00Z", until: "2025-01-01T00:00:00Z" },
       { since: "2025-01-01T00:00:00Z", until: "soon" },
       { since: "2025-01-01T00:00:00Z", status: "failed" },

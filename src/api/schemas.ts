@@ -62,12 +62,20 @@ export function unstorableJson(value: unknown): string | undefined {
   return undefined;
 }
 
-export const iso = (date: Date) => date.toISOString();
 export const isoOrNull = (date: Date | null) => (date === null ? null : date.toISOString());
 
-/** An RFC 3339 date-time with its offset (Z or ±hh:mm); Postgres parses it, to the microsecond. */
+// Postgres' timestamptz and JS Date agree on years 1 to 9999; year 0000, or
+// 9999-12-31 with a negative offset, would reach Postgres as a year it refuses.
+const EARLIEST = Date.parse("0001-01-01T00:00:00Z");
+const LATEST = Date.parse("9999-12-31T23:59:59.999Z");
+
+/** An RFC 3339 date-time with its offset (Z or ±hh:mm), in years 0001–9999 (UTC). */
 export const rfc3339 = () =>
   z.iso.datetime({ offset: true, message: "must be an RFC 3339 date-time, like 2025-01-01T12:00:00Z" })
+    .refine((s) => {
+      const at = Date.parse(s);
+      return at >= EARLIEST && at <= LATEST;
+    }, "must fall between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
     .openapi({ format: "date-time", example: "2025-01-01T12:00:00Z" });
 
 /** The query fields every keyset-paged listing takes. */

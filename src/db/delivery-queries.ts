@@ -47,7 +47,7 @@ export type DeliveryFilter = {
   webhookId?: string;
   status?: DeliveryStatus;
   eventType?: string;
-  /** RFC 3339, as given: created_at >= since (Postgres parses it, keeping microseconds). */
+  /** RFC 3339: created_at >= since. */
   since?: string;
   /** RFC 3339: created_at < until. */
   until?: string;
