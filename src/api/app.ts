@@ -1,5 +1,11 @@
 // The HTTP surface, on Hono: health, readiness and metrics, the management
 // API under /admin/api (src/api/), and its OpenAPI document and reference.
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_PUBLISH_BYTES,
+  DEFAULT_MAX_WEBHOOKS_PER_USER,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from "../start/config.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
@@ -45,12 +51,6 @@ export type AppDeps = {
   /** The dispatcher's live feed, for GET /admin/api/v1/live (a 503 without one). */
   live?: LiveOptions;
 };
-
-// The same defaults as src/start/config.ts, for callers that build the app themselves.
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_WEBHOOKS_PER_USER = 100;
-export const DEFAULT_MAX_PUBLISH_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export function createApp(deps: AppDeps): OpenAPIHono {
   const log: Log = deps.log ?? (() => {});

@@ -9,7 +9,6 @@ import type { Context } from "hono";
 import type { DeliveryStatus } from "../db/delivery-row.ts";
 import {
   type AttemptRow,
-  decodeCursor,
   type DeliverySummary,
   encodeCursor,
   getDeliveryDetail,
@@ -19,7 +18,8 @@ import {
 import { getWebhook } from "../db/webhooks.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { adminRoute, type ApiDeps, createRouter, jsonResponse } from "./router.ts";
-import { pageOf, pathId, timestamp, WebhookPathParams } from "./schemas.ts";
+import { pageOf, pageQuery, pathId, timestamp, WebhookPathParams } from "./schemas.ts";
+import { badCursor, startOf } from "./page-cursor.ts";
 
 export const STATUSES = ["pending", "delivered", "failed", "exhausted"] as const;
 
@@ -88,8 +88,7 @@ const list = adminRoute("deliveries", {
     params: WebhookPathParams,
     query: z.object({
       status: z.enum(STATUSES).optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ type: "integer" }),
-      cursor: z.string().max(200).optional(),
+      ...pageQuery,
     }),
   },
   responses: {
@@ -178,10 +177,8 @@ export function deliveryRoutes(deps: ApiDeps) {
     .openapi(list, async (c) => {
       const { user_id, webhook_id } = c.req.valid("param");
       const { status, limit, cursor } = c.req.valid("query");
-      const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      if (cursor !== undefined && !after) {
-        return apiError(c, 400, "invalid_cursor", "query.cursor: not a cursor from next_cursor");
-      }
+      const after = startOf(cursor);
+      if (after === null) return badCursor(c);
       if (!(await getWebhook(sql, user_id, webhook_id))) {
         return apiError(c, 404, "not_found", `no webhook ${webhook_id} for this user`);
       }

@@ -3,13 +3,12 @@
 // first and keyset-paged like a webhook's own delivery list
 // ({"data", "next_cursor"}), with the same cursors.
 import { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { searchDeliveries } from "../db/delivery-queries.ts";
 import type { DeliveryStatus } from "../db/delivery-row.ts";
-import { type Cursor, decodeCursor, encodeCursor } from "../db/keyset.ts";
+import { encodeCursor } from "../db/keyset.ts";
 import { listAllWebhooks, type WebhookOverview } from "../db/webhook-listing.ts";
 import { deliveryJson, DeliveryPage, STATUSES } from "./deliveries.ts";
-import { apiError } from "./errors.ts";
+import { badCursor, startOf } from "./page-cursor.ts";
 import { adminRoute, type ApiDeps, createRouter, jsonResponse } from "./router.ts";
 import { eventType, isoOrNull, pageOf, pageQuery, rfc3339, timestamp, uuid, windowInOrder } from "./schemas.ts";
 import { webhookJson, WebhookSchema } from "./webhooks.ts";
@@ -63,12 +62,6 @@ function overviewJson(w: WebhookOverview) {
     last_status_code: w.last_status_code,
   };
 }
-
-/** The page's starting point: undefined for the first page, null for a cursor this API did not hand out. */
-const startOf = (cursor: string | undefined): Cursor | undefined | null =>
-  cursor === undefined ? undefined : decodeCursor(cursor) ?? null;
-
-const badCursor = (c: Context) => apiError(c, 400, "invalid_cursor", "query.cursor: not a cursor from next_cursor");
 
 export function listingRoutes(deps: ApiDeps) {
   const { sql } = deps;

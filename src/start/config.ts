@@ -8,6 +8,12 @@ export type InspectTarget = { kind: "sky" } | { kind: "websocket"; url: string }
 /** OpenTelemetry traces: OTLP/HTTP to `endpoint`/v1/traces, exported every `scheduleDelayMs`. */
 export type OtelTarget = { endpoint: string; serviceName: string; scheduleDelayMs: number };
 
+// Defaults that createApp uses too, for callers that build the app without a Config.
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_WEBHOOKS_PER_USER = 100;
+export const DEFAULT_MAX_PUBLISH_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
 export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
@@ -165,7 +171,7 @@ export function loadConfig(env: Env): Config {
     host: host(env),
     port: integer(env, "STATEHOOK_PORT", 8080, 0, 65535),
     apiToken: token || undefined,
-    maxBodyBytes: integer(env, "STATEHOOK_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxBodyBytes: integer(env, "STATEHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
     attemptRetentionDays: integer(env, "STATEHOOK_ATTEMPT_RETENTION_DAYS", 30, 0, 36_500),
     retrySchedule: retrySchedule(env),
     timeoutMs: integer(env, "STATEHOOK_TIMEOUT_SECS", 30, 1, 3600) * 1000,
@@ -178,10 +184,10 @@ export function loadConfig(env: Env): Config {
     shutdownGraceMs: integer(env, "STATEHOOK_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     allowPrivateTargets: boolean(env, "STATEHOOK_ALLOW_PRIVATE_TARGETS", dbUrl === undefined),
     inspect: inspectTarget(env),
-    maxWebhooksPerUser: integer(env, "STATEHOOK_MAX_WEBHOOKS_PER_USER", 100, 1, 1_000_000),
-    maxPublishBytes: integer(env, "STATEHOOK_MAX_PUBLISH_BYTES", 16 * 1024 * 1024, 1024, 2 ** 40),
+    maxWebhooksPerUser: integer(env, "STATEHOOK_MAX_WEBHOOKS_PER_USER", DEFAULT_MAX_WEBHOOKS_PER_USER, 1, 1_000_000),
+    maxPublishBytes: integer(env, "STATEHOOK_MAX_PUBLISH_BYTES", DEFAULT_MAX_PUBLISH_BYTES, 1024, 2 ** 40),
     allowPlatformWebhooks: boolean(env, "STATEHOOK_ALLOW_PLATFORM_WEBHOOKS", false),
-    requestTimeoutMs: integer(env, "STATEHOOK_REQUEST_TIMEOUT_MS", 10_000, 100, 3_600_000),
+    requestTimeoutMs: integer(env, "STATEHOOK_REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 3_600_000),
     liveIntervalMs: integer(env, "STATEHOOK_LIVE_INTERVAL_MS", 500, 50, 60_000),
     otel: otelTarget(env),
     policy: {
