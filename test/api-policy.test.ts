@@ -90,12 +90,14 @@ test("rotate-secret: during the grace both secrets sign (either verifies), the o
   assert.equal(state.previous_secret, null);
 
   // No body at all: the default grace; grace 0: the old secret signs nothing.
+  const [before] = await db.sql<{ at: Date }[]>`SELECT now() AS at`;
   const defaulted = await api.raw("POST", `${webhooksPath(userId)}/${id}/rotate-secret`);
   assert.equal(defaulted.status, 200, defaulted.text);
+  // The grace runs a day from the rotate's own transaction, which began after `before`.
   const [grace] = await db.sql<{ secs: number }[]>`
-    SELECT round(extract(epoch FROM previous_secret_until - now()))::int AS secs
+    SELECT extract(epoch FROM previous_secret_until - ${before.at}::timestamptz)::float8 AS secs
     FROM webhook_endpoint_state WHERE webhook_id = ${id}`;
-  assert.ok(Math.abs(grace.secs - 86_400) < 5, `default grace ${grace.secs}`);
+  assert.ok(grace.secs >= 86_400 && grace.secs < 86_400 + 60, `default grace ${grace.secs}`);
   await api.call("POST", `${webhooksPath(userId)}/${id}/rotate-secret`, { grace_period_secs: 0 });
   await createDelivery(db.sql, { webhookId: id, eventId: crypto.randomUUID(), eventType: "a.b", payload: {} });
   const [none] = (await claimDue(db.sql, 100, 300)).filter((r) => r.webhookId === id);

@@ -56,8 +56,12 @@ const service = await start({
 const hits = (path: string) => receiver.received.filter((r) => r.path === path);
 const rowsOf = (id: string) =>
   db.sql<{ status: string; last_status_code: number | null; wait: number }[]>`
-    SELECT status, last_status_code, extract(epoch FROM next_attempt_at - now())::float8 AS wait
-    FROM webhook_deliveries WHERE webhook_id = ${id}`;
+    SELECT d.status, d.last_status_code,
+      -- From the latest attempt, recorded in the statement that set next_attempt_at
+      -- (same now()), so the wait does not shrink while the test runs.
+      extract(epoch FROM d.next_attempt_at - coalesce(
+        (SELECT max(a.created_at) FROM webhook_delivery_attempts a WHERE a.delivery_id = d.id), now()))::float8 AS wait
+    FROM webhook_deliveries d WHERE d.webhook_id = ${id}`;
 
 test(
   "Retry-After on a 429 pauses the endpoint: nothing is sent to it before the time it asked",
