@@ -21,6 +21,14 @@ export type Release = {
   delaySecs?: number;
 };
 
+/** The claim of `row` given back unsent, due again after `delaySecs` (at once without). */
+export const releaseOf = (row: ClaimedDelivery, delaySecs?: number): Release => ({
+  deliveryId: row.id,
+  webhookId: row.webhookId,
+  attemptsBefore: row.attemptCount,
+  ...(delaySecs === undefined ? {} : { delaySecs }),
+});
+
 export type PoolInput = { schedule: readonly number[]; policy?: DeliveryPolicy };
 
 export type PoolEvent =
@@ -35,6 +43,9 @@ export type PoolReport =
   | { type: "DELIVERIES.RELEASED"; released: Release[] };
 
 type DeliveryLogic = typeof deliveryMachine;
+/** Each delivery actor is `delivery:<row id>` in the actor system (the inspector and the live feed find it so). */
+export const DELIVERY_ACTOR_PREFIX = "delivery:";
+
 type Live = { ref: AnyActorRef; delivery: ClaimedDelivery };
 
 const REPORT = "POOL.REPORT";
@@ -86,7 +97,7 @@ export function deliveryPool(delivery: DeliveryLogic) {
           for (const row of event.rows) {
             // A row whose claim ran out mid-send can be claimed again while
             // its first actor still runs: the second gets an id of its own.
-            let id = `delivery:${row.id}`;
+            let id = `${DELIVERY_ACTOR_PREFIX}${row.id}`;
             if (live.has(id)) id = `${id}~${++reclaims}`;
             const deliveryInput: DeliveryInput = { delivery: row, schedule: input.schedule, policy: input.policy };
             const ref = createActor(logic, { parent: self, id, input: deliveryInput });
@@ -98,11 +109,7 @@ export function deliveryPool(delivery: DeliveryLogic) {
           const released: Release[] = [];
           for (const { ref, delivery } of live.values()) {
             stop(ref);
-            released.push({
-              deliveryId: delivery.id,
-              webhookId: delivery.webhookId,
-              attemptsBefore: delivery.attemptCount,
-            });
+            released.push(releaseOf(delivery));
           }
           live.clear();
           sendBack({ type: "DELIVERIES.RELEASED", released });

@@ -142,7 +142,7 @@ export function judged(
 }
 
 /** The schedule's delay × a uniform factor in [1 − j, 1 + j], in whole seconds. */
-export function jittered(delaySecs: number, { jitter, random }: DeliveryPolicy): number {
+function jittered(delaySecs: number, { jitter, random }: DeliveryPolicy): number {
   if (jitter === 0 || delaySecs === 0) return delaySecs;
   return Math.round(delaySecs * (1 - jitter + 2 * jitter * random()));
 }

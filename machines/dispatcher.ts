@@ -9,7 +9,7 @@
 // left, and finishes once the writer has written it all.
 import { assign, emit, enqueueActions, fromPromise, sendParent, sendTo, setup, stateIn } from "xstate";
 import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome, type DeliveryPolicy } from "./delivery.ts";
-import { deliveryPool, type PoolReport, type Release } from "./delivery-pool.ts";
+import { deliveryPool, type PoolReport, type Release, releaseOf } from "./delivery-pool.ts";
 import {
   type Failure,
   type RecordedWebhook,
@@ -82,12 +82,7 @@ const endpointMachine = webhookMachine.provide({
     startRows: sendTo(({ system }) => system.get(POOL), (_, rows: ClaimedDelivery[]) => ({ type: "DELIVER", rows })),
     holdRows: sendParent((_, held: { rows: ClaimedDelivery[]; delayMs: number }) => ({
       type: "WEBHOOK.HELD",
-      released: held.rows.map((row) => ({
-        deliveryId: row.id,
-        webhookId: row.webhookId,
-        attemptsBefore: row.attemptCount,
-        delaySecs: Math.ceil(held.delayMs / 1000),
-      })),
+      released: held.rows.map((row) => releaseOf(row, Math.ceil(held.delayMs / 1000))),
     })),
     wakeDispatcher: sendParent({ type: "WAKE" }),
   },
@@ -103,7 +98,7 @@ export const dispatcherResultWriter = resultWriterMachine.provide({
     reportWriteFailed: sendParent((_, { error }: Failure): WriterReport => ({ type: "WRITE.FAILED", error })),
   },
 });
-const WEBHOOK_ACTOR_PREFIX = "webhook:";
+export const WEBHOOK_ACTOR_PREFIX = "webhook:";
 /** A success that is not the probe and asks no pause: all it tells the webhook actor is "reset". */
 const plainSuccess = (o: DeliveryOutcome) => o.status === "delivered" && !o.probe && !o.gone && !o.pauseSecs;
 const webhookActorId = (webhookId: string) => `${WEBHOOK_ACTOR_PREFIX}${webhookId}`;

@@ -56,7 +56,7 @@ export function keyOfTaken(transition: Transition): string {
   return transitionKey(source, transition.eventType, (list as Transition[]).indexOf(transition));
 }
 
-export function guardName(guard: unknown): string | undefined {
+function guardName(guard: unknown): string | undefined {
   if (guard === undefined) return undefined;
   if (typeof guard === "string") return guard;
   if (typeof guard === "function") {

@@ -2,6 +2,7 @@
 // to Postgres, delivery actors sign with the keyring and send over fetch, and
 // NOTIFY on the deliveries channel wakes the dispatcher. Metrics and logs
 // follow the events the machine emits.
+import type { Log } from "./log.ts";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
 import type { ClaimedDelivery, SignedRequest } from "../../machines/delivery.ts";
 import { deliveryPool } from "../../machines/delivery-pool.ts";
@@ -29,7 +30,7 @@ export type DispatcherDeps = {
   send?: Send;
   /** Unix time in milliseconds; the webhook-timestamp header comes from it. */
   now?: () => number;
-  log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** OpenTelemetry spans of claims, attempts and result batches; none when unset. */
   traces?: Traces;
@@ -47,7 +48,7 @@ export type Dispatcher = {
 };
 
 /** How long an endpoint goes unclaimed before its webhook actor and signing key are dropped. */
-export const WEBHOOK_IDLE_MS = 10 * 60_000;
+const WEBHOOK_IDLE_MS = 10 * 60_000;
 
 export function settingsFrom(config: Config): DispatcherSettings {
   return {

@@ -3,6 +3,7 @@
 // event is redacted on its way out: payloads, bodies, signed headers and
 // anything shaped like a secret never leave the process. When inspection is
 // off nothing here is even loaded, so the hot path pays nothing.
+import type { Log } from "./log.ts";
 import type { InspectionEvent, Observer } from "xstate";
 import type { InspectTarget } from "./config.ts";
 import type { OutcomeList } from "../../machines/result-writer.ts";
@@ -62,7 +63,7 @@ function redactAdapter(adapter: Adapter) {
 
 export async function startInspection(
   target: InspectTarget | undefined,
-  log: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void = () => {},
+  log: Log = () => {},
 ): Promise<Inspection | undefined> {
   if (!target) return undefined;
   // Loaded only when asked for: the WebSocket client and its friends stay out otherwise.

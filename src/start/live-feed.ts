@@ -7,7 +7,8 @@
 // attached, and everything else is read from snapshots when a viewer asks.
 import type { Actor, AnyActorRef, InspectionEvent } from "xstate";
 import type { DeliveryOutcome } from "../../machines/delivery.ts";
-import { type dispatcherMachine, WRITER } from "../../machines/dispatcher.ts";
+import { DELIVERY_ACTOR_PREFIX } from "../../machines/delivery-pool.ts";
+import { type dispatcherMachine, WEBHOOK_ACTOR_PREFIX, WRITER } from "../../machines/dispatcher.ts";
 import { redact } from "./inspect.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -52,9 +53,6 @@ export type LiveFeed = {
   watching(): number;
 };
 
-const DELIVERY_PREFIX = "delivery:";
-const WEBHOOK_PREFIX = "webhook:";
-
 /**
  * The active leaf states of a state value, each as a path: ["sending"], or
  * ["breaker.closed", "pace.flowing"] for a machine with parallel regions, so
@@ -92,7 +90,7 @@ export function createLiveFeed(
     const inspection = actor.system.inspect((event: InspectionEvent) => {
       if (event.type !== "@xstate.actor") return;
       const ref = event.actorRef as AnyActorRef;
-      if (ref.id.startsWith(DELIVERY_PREFIX)) deliveries.add(ref);
+      if (ref.id.startsWith(DELIVERY_ACTOR_PREFIX)) deliveries.add(ref);
     });
     const finished = actor.on("finished", ({ outcomes }: { outcomes: DeliveryOutcome[] }) => {
       for (const outcome of outcomes) {
@@ -135,10 +133,10 @@ export function createLiveFeed(
     const webhookStates: Record<string, number> = {};
     const webhooks: Record<string, LiveWebhook> = {};
     for (const [systemId, ref] of Object.entries(actor.system.getAll())) {
-      if (!systemId.startsWith(WEBHOOK_PREFIX)) continue;
+      if (!systemId.startsWith(WEBHOOK_ACTOR_PREFIX)) continue;
       const snapshot = ref.getSnapshot();
       if (snapshot.status !== "active") continue;
-      const webhookId = systemId.slice(WEBHOOK_PREFIX.length);
+      const webhookId = systemId.slice(WEBHOOK_ACTOR_PREFIX.length);
       countInto(webhookStates, snapshot.value);
       const sent = counted.get(webhookId);
       const since = sent ? sent.sent - (previous.get(webhookId) ?? 0) : 0;
