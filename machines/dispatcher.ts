@@ -7,7 +7,18 @@
 // keeps its counter; a later claim starts a new one). On STOP it
 // claims no more, gives in-flight sends the grace period, releases what is
 // left, and finishes once the writer has written it all.
-import { assign, emit, enqueueActions, fromPromise, sendParent, sendTo, setup, stateIn } from "xstate";
+import {
+  type AnyActorRef,
+  assign,
+  emit,
+  enqueueActions,
+  fromPromise,
+  sendParent,
+  sendTo,
+  setup,
+  type SnapshotFrom,
+  stateIn,
+} from "xstate";
 import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome, type DeliveryPolicy } from "./delivery.ts";
 import { deliveryPool, type PoolReport, type Release, releaseOf } from "./delivery-pool.ts";
 import {
@@ -102,6 +113,11 @@ export const WEBHOOK_ACTOR_PREFIX = "webhook:";
 /** A success that is not the probe and asks no pause: all it tells the webhook actor is "reset". */
 const plainSuccess = (o: DeliveryOutcome) => o.status === "delivered" && !o.probe && !o.gone && !o.pauseSecs;
 const webhookActorId = (webhookId: string) => `${WEBHOOK_ACTOR_PREFIX}${webhookId}`;
+/** Whether a plain success would change this webhook actor: only a closed breaker counting failures resets. */
+const resetMatters = (webhook: AnyActorRef | undefined) => {
+  const snapshot = webhook?.getSnapshot() as SnapshotFrom<typeof webhookMachine> | undefined;
+  return snapshot !== undefined && snapshot.context.consecutiveFailures > 0 && snapshot.matches({ breaker: "closed" });
+};
 
 export const dispatcherMachine = setup({
   types: {
@@ -188,7 +204,12 @@ export const dispatcherMachine = setup({
       // unless it is the probe, so the run and its last success leave the
       // actor in the same state. Under load that is one event per endpoint
       // per report instead of one per delivery.
+      // And a run that cannot change the actor is not sent at all: a closed
+      // breaker with no failures counted has nothing to reset (unless this
+      // report told it a failure first). Under load, when most reports hold
+      // a few outcomes, that was one event per delivery.
       const lastSuccess = new Map<string, DeliveryOutcome>();
+      const told = new Set<string>();
       const tell = (outcome: DeliveryOutcome) => {
         const webhook = system.get(webhookActorId(outcome.webhookId));
         const finished: WebhookEvent = { type: "FINISHED", outcome };
@@ -206,8 +227,11 @@ export const dispatcherMachine = setup({
           tell(run);
         }
         tell(outcome);
+        told.add(outcome.webhookId);
       }
-      for (const run of lastSuccess.values()) tell(run);
+      for (const run of lastSuccess.values()) {
+        if (told.has(run.webhookId) || resetMatters(system.get(webhookActorId(run.webhookId)))) tell(run);
+      }
       const toWriter: WriterEvent = { type: "OUTCOMES", outcomes: event.outcomes };
       enqueue.sendTo(WRITER, toWriter);
       enqueue.assign({ inFlight: context.inFlight - event.outcomes.length });

@@ -332,7 +332,7 @@ test("dispatcher: with sends in flight a claim waits for a quarter of a batch of
   w.stop();
 });
 
-test("dispatcher: a run of plain successes reaches the endpoint's actor as its last one; failures each, in order", async () => {
+test("dispatcher: a run of plain successes reaches the endpoint's actor as its last one, and only if it resets a count; failures each, in order", async () => {
   const heard: string[] = [];
   const w = createWorld({ ...SETTINGS, batchSize: 8, maxInFlight: 8 }, {
     inspect: (e) => {
@@ -346,11 +346,11 @@ test("dispatcher: a run of plain successes reaches the endpoint's actor as its l
   await w.settle();
   w.actor.send({ type: "WAKE" });
   await w.settle();
-  const rows = w.answerClaim(6, () => ({ webhookId: "w1" }));
+  const rows = w.answerClaim(8, () => ({ webhookId: "w1" }));
   await w.settle();
   const outcome = (id: string, status: "delivered" | "failed") => attemptOutcome(status, { deliveryId: id });
   // One report, as the pool sends it when several sends finish in one turn.
-  const [a, b, c, d, e, f] = rows.map((r) => r.id);
+  const [a, b, c, d, e, f, g, h] = rows.map((r) => r.id);
   w.actor.send({
     type: "DELIVERIES.FINISHED",
     outcomes: [outcome(a, "delivered"), outcome(b, "delivered"), outcome(c, "failed"), outcome(d, "delivered")],
@@ -363,6 +363,16 @@ test("dispatcher: a run of plain successes reaches the endpoint's actor as its l
   await w.settle();
   assert.deepEqual(heard.slice(3), [`${e} failed`, `${f} failed`]);
   assert.equal(webhook.getSnapshot().context.consecutiveFailures, 2);
+  // A report of successes only: it resets the count the earlier report left.
+  w.actor.send({ type: "DELIVERIES.FINISHED", outcomes: [outcome(g, "delivered")] });
+  await w.settle();
+  assert.deepEqual(heard.slice(5), [`${g} delivered`]);
+  assert.equal(webhook.getSnapshot().context.consecutiveFailures, 0, "a success in a later report reset the count");
+  // Nothing left to reset: the next success changes nothing, and is not sent.
+  w.actor.send({ type: "DELIVERIES.FINISHED", outcomes: [outcome(h, "delivered")] });
+  await w.settle();
+  assert.deepEqual(heard.slice(6), []);
+  assert.equal(webhook.getSnapshot().context.consecutiveFailures, 0);
   w.stop();
 });
 
