@@ -17,7 +17,8 @@
 // BENCH_RATES (the latency runs as rate:seconds pairs; 100:10,quarter:10, where
 // "quarter" is a quarter of the service's all-healthy throughput in this run),
 // BENCH_PROFILE (a directory: the service and the plain loop each write a CPU
-// profile there on exit, a .cpuprofile; Bun only, Deno 2.9 has no such flag).
+// profile there, a .cpuprofile: Bun's --cpu-prof on exit; under Deno, which has
+// no such flag, recorded over --inspect, see bench/inspector-profile.ts).
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -29,6 +30,7 @@ import { seedWebhooks } from "../test/support/seed.ts";
 import { runtime, type Service, startService } from "../test/support/service.ts";
 import { postmasterPid } from "./cpu.ts";
 import { round } from "./measure.ts";
+import { freeLocalPort, profileOverInspector } from "./inspector-profile.ts";
 import { type PlainLoop, startPlainLoop } from "./plain-loop-process.ts";
 import { type ReceiverProcess, startReceiverProcess } from "./receiver-process.ts";
 import { writeReport } from "./report.ts";
@@ -50,11 +52,6 @@ import {
   THROUGHPUT_ROUNDS,
 } from "./settings.ts";
 
-if (PROFILE && runtime === "deno") {
-  console.error("BENCH_PROFILE works under Bun only: Deno 2.9 has no flag that writes a CPU profile");
-  process.exit(2);
-}
-
 const log = (message: string) => console.error(`[bench ${runtime}] ${message}`);
 
 async function main() {
@@ -74,15 +71,23 @@ async function main() {
   try {
     await migrate(sql);
     receiver = await startReceiverProcess();
-    const runtimeFlags = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
-    service = await startService({ env: serviceEnv(pg.url), runtimeFlags });
+    const inspectorPorts = PROFILE && runtime === "deno" ? [await freeLocalPort(), await freeLocalPort()] : [];
+    const profiled = (i: number) =>
+      !PROFILE
+        ? []
+        : runtime === "bun"
+        ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`]
+        : [`--inspect=127.0.0.1:${inspectorPorts[i]}`];
+    service = await startService({ env: serviceEnv(pg.url), runtimeFlags: profiled(0) });
+    const serviceProfile = inspectorPorts.length ? await profileOverInspector(inspectorPorts[0]) : undefined;
     const postgres = await postmasterPid(join(dir, "postgres"));
     const [historyWebhook] = await seedWebhooks(sql, [`${receiver.url}/ok/history`]);
     await growHistory(sql, historyWebhook, 10_000);
 
     let saturation: number | undefined;
     if (!SKIP.has("throughput")) {
-      plain = await startPlainLoop(serviceEnv(pg.url), runtimeFlags);
+      plain = await startPlainLoop(serviceEnv(pg.url), profiled(1));
+      const plainProfile = inspectorPorts.length ? await profileOverInspector(inspectorPorts[1]) : undefined;
       const contenders = { statehook: service, plain };
       log("throughput warm-up");
       // Half a row each, unmeasured: both runtimes compile the hot paths in
@@ -96,6 +101,7 @@ async function main() {
       ];
       results.throughput = rows;
       saturation = rows[0].statehook.per_second;
+      await plainProfile?.save(PROFILE!, "plain-loop");
       await plain.stop();
       plain = undefined;
       log(JSON.stringify(results.throughput));
@@ -129,6 +135,7 @@ async function main() {
       results.soak = await soak(sql, service, receiver, SOAK);
       log(JSON.stringify(results.soak));
     }
+    await serviceProfile?.save(PROFILE!, "service");
     await service.stop();
     service = undefined;
     if (!SKIP.has("memory")) {
