@@ -221,10 +221,10 @@ test("migrations run once when three replicas start together", async () => {
   await db.sql`DROP TABLE webhook_delivery_attempts, webhook_deliveries, user_webhooks, statehook_migrations,
     webhook_endpoint_state CASCADE`;
   const results = await Promise.all([migrate(db.sql), migrate(db.sql), migrate(db.sql)]);
-  assert.deepEqual(results.map((r) => r.join(",")).sort(), ["", "", "1,2,3,4,5,6,7"]);
+  assert.deepEqual(results.map((r) => r.join(",")).sort(), ["", "", "1,2,3,4,5,6,7,8"]);
   assert.deepEqual(await migrate(db.sql), [], "a later start has nothing to do");
   const [{ count }] = await db.sql<{ count: number }[]>`SELECT count(*)::int AS count FROM statehook_migrations`;
-  assert.equal(count, 7);
+  assert.equal(count, 8);
 });
 
 test("the attempt log's created_at is indexed by BRIN (append-only, read by retention), not a B-tree", async () => {
@@ -234,6 +234,31 @@ test("the attempt log's created_at is indexed by BRIN (append-only, read by rete
     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
     WHERE i.indrelid = 'webhook_delivery_attempts'::regclass AND a.attname = 'created_at'`;
   assert.deepEqual(indexes.map((i) => i.method), ["brin"]);
+});
+
+test("a deleted webhook takes its deliveries' attempt log with it, and so does a deleted delivery; nothing else goes", async () => {
+  const [gone, kept] = [await webhook(), await webhook()];
+  const attempts = async (webhookId: string) =>
+    (await db.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM webhook_delivery_attempts WHERE webhook_id = ${webhookId}`)[0].n;
+  const attempted = async (webhookId: string) => {
+    const id = await delivery(webhookId);
+    await db.sql`
+      INSERT INTO webhook_delivery_attempts (delivery_id, webhook_id, attempt_number, outcome)
+      VALUES (${id}, ${webhookId}, 1, 'failed'), (${id}, ${webhookId}, 2, 'delivered')`;
+    return id;
+  };
+  await attempted(gone.id);
+  await attempted(gone.id);
+  const keptDelivery = await attempted(kept.id);
+  const alsoKept = await attempted(kept.id);
+  assert.equal(await deleteWebhook(db.sql, gone.user_id, gone.id), true);
+  assert.equal(await attempts(gone.id), 0, "the cascade from the webhook reached the attempt log");
+  assert.equal(await attempts(kept.id), 4);
+  await db.sql`DELETE FROM webhook_deliveries WHERE id = ${keptDelivery}`;
+  const left = await db.sql<{ delivery_id: string }[]>`
+    SELECT DISTINCT delivery_id FROM webhook_delivery_attempts WHERE webhook_id = ${kept.id}`;
+  assert.deepEqual(left.map((r) => r.delivery_id), [alsoKept]);
 });
 
 test("concurrent claims never hand out the same row twice", async () => {

@@ -188,4 +188,27 @@ export const migrations: Migration[] = [
       DROP INDEX IF EXISTS idx_webhook_delivery_attempts_created_at;
     `,
   },
+  {
+    version: 8,
+    name: "the attempt log follows its deliveries without a per-insert key check",
+    // The foreign key made every attempt-log insert run a referential check
+    // (a query and a row lock on the delivery, per attempt): 8% of Postgres's
+    // CPU in a claim-and-write loop, for rows the same statement has just
+    // updated (BENCHMARKS.md, "Postgres CPU per delivery"). What the key did
+    // that matters, deleting a delivery's attempts with it (a deleted
+    // webhook cascades to its deliveries), a statement trigger does, once
+    // per DELETE, cascades included.
+    sql: `
+      ALTER TABLE webhook_delivery_attempts DROP CONSTRAINT IF EXISTS webhook_delivery_attempts_delivery_id_fkey;
+      CREATE OR REPLACE FUNCTION statehook_delete_attempts() RETURNS trigger AS $$
+      BEGIN
+        DELETE FROM webhook_delivery_attempts a USING gone g WHERE a.delivery_id = g.id;
+        RETURN NULL;
+      END;
+      $$ LANGUAGE plpgsql;
+      CREATE OR REPLACE TRIGGER statehook_deliveries_delete_attempts
+        AFTER DELETE ON webhook_deliveries REFERENCING OLD TABLE AS gone
+        FOR EACH STATEMENT EXECUTE FUNCTION statehook_delete_attempts();
+    `,
+  },
 ];
