@@ -32,8 +32,7 @@ export async function recordOutcomes(
   policy: BreakerPolicy = DWCTL,
 ): Promise<EndpointReport[]> {
   const rows = [
-    ...batch.outcomes.map((o, ord) => ({
-      ord,
+    ...batch.outcomes.map((o) => ({
       id: o.deliveryId,
       status: o.status,
       attempted: o.attempted,
@@ -47,8 +46,7 @@ export async function recordOutcomes(
       gone: o.gone ?? false,
       pause_secs: o.pauseSecs ?? null,
     })),
-    ...batch.released.map((r, i) => ({
-      ord: batch.outcomes.length + i,
+    ...batch.released.map((r) => ({
       id: r.deliveryId,
       status: "released",
       attempted: false,
@@ -64,6 +62,9 @@ export async function recordOutcomes(
     })),
   ];
   if (rows.length === 0) return [];
+  const column = <T>(pick: (row: typeof rows[number]) => T) => rows.map(pick);
+  // sql.array types a boolean column as bool[]; a bare JS array of booleans goes as a single boolean.
+  const flags = (pick: (row: typeof rows[number]) => boolean) => sql.array(rows.map(pick));
   const cooldown = policy.breakerCooldownSecs;
   // The endpoints whose shared state this batch may move get their state row
   // first (idempotent): the write below then updates it against its newest
@@ -92,10 +93,25 @@ export async function recordOutcomes(
     }[]
   >`
     WITH input AS (
-      SELECT * FROM json_to_recordset(${sql.json(rows)}::json) AS i(
-        ord int, id uuid, status text, attempted boolean, attempts_before int, retry_delay_secs int,
-        status_code int, error text, duration_ms int, response_body text, probe boolean, gone boolean,
-        pause_secs int),
+      -- One typed array per column: Postgres reads them at a fraction of
+      -- what parsing the same rows as JSON cost it. ord: the position in
+      -- the batch, the order the outcomes finished in.
+      SELECT * FROM unnest(
+        ${column((r) => r.id)}::uuid[],
+        ${column((r) => r.status)}::text[],
+        ${flags((r) => r.attempted)}::bool[],
+        ${column((r) => r.attempts_before)}::int[],
+        ${column((r) => r.retry_delay_secs)}::int[],
+        ${column((r) => r.status_code)}::int[],
+        ${column((r) => r.error)}::text[],
+        ${column((r) => r.duration_ms)}::int[],
+        ${column((r) => r.response_body)}::text[],
+        ${flags((r) => r.probe)}::bool[],
+        ${flags((r) => r.gone)}::bool[],
+        ${column((r) => r.pause_secs)}::int[]
+      ) WITH ORDINALITY AS i(
+        id, status, attempted, attempts_before, retry_delay_secs, status_code, error, duration_ms, response_body,
+        probe, gone, pause_secs, ord),
         (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
     ),
     applied AS (
