@@ -13,7 +13,7 @@
 // BENCH_SKIP (comma list of: throughput,live,latency,backlog,memory,soak),
 // BENCH_DELIVERIES (the throughput and backlog runs; 20,000 by default),
 // BENCH_ROUNDS (rounds of each contender per throughput row, alternating
-// which goes first; the median round is reported; 3),
+// which goes first; the median round is reported; 5),
 // BENCH_RATES (the latency runs as rate:seconds pairs; 100:10,quarter:10, where
 // "quarter" is a quarter of the service's all-healthy throughput in this run),
 // BENCH_PROFILE (a directory: the service and the plain loop each write a CPU

@@ -10,7 +10,7 @@ export const PROFILE = env.BENCH_PROFILE;
 export const SKIP = new Set((env.BENCH_SKIP ?? "").split(",").filter(Boolean));
 export const TOKEN = "benchmark-token-0123456789abcdef";
 export const THROUGHPUT_N = Number(env.BENCH_DELIVERIES ?? 20_000);
-export const THROUGHPUT_ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
+export const THROUGHPUT_ROUNDS = Number(env.BENCH_ROUNDS ?? 5);
 // Open-loop publishing rates (events/s) and how long each runs (s); "quarter"
 // is a quarter of the service's saturation throughput measured in the same
 // run (its all-healthy throughput row).
