@@ -124,22 +124,38 @@ export function judged(
     ...(delivery.probe && { probe: true }),
   };
   if (isSuccess(result)) return { ...base, status: "delivered", retryDelaySecs: null, error: null };
-  const status = result.kind === "response" ? result.statusCode : null;
-  if (status === 410 && policy.disableOnGone) {
+  if (isGone(result, policy)) {
     return { ...base, status: "exhausted", retryDelaySecs: null, error: "HTTP 410: endpoint gone", gone: true };
   }
   const error = result.kind === "error" ? result.error : `HTTP ${result.statusCode}`;
   const pauseSecs = pauseAsked(result, policy);
   const pause = pauseSecs === null ? {} : { pauseSecs };
-  const next = afterFailure(delivery.attemptCount, schedule);
-  if (delivery.probe && policy.probesWait) {
-    // The breaker is open again at once, so the row waits for the next probe anyway.
-    return { ...base, status: "failed", retryDelaySecs: pauseSecs ?? 0, error, ...pause };
+  if (failureStatus({ delivery, schedule, policy }, result) === "exhausted") {
+    return { ...base, status: "exhausted", retryDelaySecs: null, error, ...pause };
   }
-  if (next.status === "exhausted") return { ...base, status: "exhausted", retryDelaySecs: null, error, ...pause };
-  const delay = Math.max(jittered(next.retryDelaySecs, policy), pauseSecs ?? 0);
+  // A probe that waits is due at once: the breaker is open again, so the row waits for the next probe anyway.
+  const next = afterFailure(delivery.attemptCount, schedule);
+  const scheduled = next.status === "failed" && !(delivery.probe && policy.probesWait) ? next.retryDelaySecs : 0;
+  const delay = Math.max(jittered(scheduled, policy), pauseSecs ?? 0);
   return { ...base, status: "failed", retryDelaySecs: delay, error, ...pause };
 }
+
+/**
+ * Where a failed attempt leaves the row, without the rest of its outcome:
+ * what the machine's guard asks before the action records the outcome.
+ */
+function failureStatus(
+  { delivery, schedule, policy = DWCTL_POLICY }: DeliveryInput,
+  result: SendResult,
+): "failed" | "exhausted" {
+  if (isGone(result, policy)) return "exhausted";
+  if (delivery.probe && policy.probesWait) return "failed";
+  return afterFailure(delivery.attemptCount, schedule).status;
+}
+
+/** A 410 Gone under disable-on-gone. */
+const isGone = (result: SendResult, policy: DeliveryPolicy) =>
+  result.kind === "response" && result.statusCode === 410 && policy.disableOnGone;
 
 /** The schedule's delay × a uniform factor in [1 − j, 1 + j], in whole seconds. */
 function jittered(delaySecs: number, { jitter, random }: DeliveryPolicy): number {
@@ -179,7 +195,7 @@ export const deliveryMachine = setup({
   guards: {
     webhookUnavailable: ({ context }) => context.delivery.url === null || !context.delivery.webhookEnabled,
     succeeded: (_, result: SendResult) => isSuccess(result),
-    exhausts: ({ context }, result: SendResult) => judged(context, result).status === "exhausted",
+    exhausts: ({ context }, result: SendResult) => failureStatus(context, result) === "exhausted",
   },
 }).createMachine({
   id: "delivery",
