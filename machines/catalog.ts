@@ -20,7 +20,8 @@ export const MACHINES: { name: string; summary: string; machine: AnyStateMachine
   },
   {
     name: "webhook",
-    summary: "one actor per endpoint: the circuit breaker, kept in step with the database",
+    summary:
+      "one actor per endpoint: its delivery policy, the circuit breaker (closed, open, half-open probe) and Retry-After pauses, kept in step with the database",
     machine: webhookMachine,
   },
   {
