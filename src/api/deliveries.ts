@@ -16,6 +16,7 @@ import {
   retryDelivery,
 } from "../db/delivery-queries.ts";
 import { getWebhook } from "../db/webhooks.ts";
+import { standardHeaders } from "../send/signing.ts";
 import { apiError, errorResponse } from "./errors.ts";
 import { adminRoute, type ApiDeps, createRouter, jsonResponse } from "./router.ts";
 import { pageOf, pageQuery, pathId, timestamp, WebhookPathParams } from "./schemas.ts";
@@ -68,13 +69,7 @@ const DeliveryDetailSchema = DeliverySchema.extend({
 
 /** What each attempt of a delivery sent as headers, as far as the row tells. */
 function requestHeaders(eventId: string): Record<string, string> {
-  return {
-    "webhook-id": eventId,
-    "webhook-timestamp": NOT_STORED,
-    "webhook-signature": SIGNATURE_SHOWN,
-    "webhook-version": "1",
-    "content-type": "application/json",
-  };
+  return standardHeaders(eventId, NOT_STORED, SIGNATURE_SHOWN);
 }
 
 export const DeliveryPage = pageOf(DeliverySchema, "DeliveryPage");

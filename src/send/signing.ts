@@ -54,10 +54,15 @@ export async function webhookHeaders(
 ): Promise<Record<string, string>> {
   const secrets = Array.isArray(secret) ? secret : [secret as string | CryptoKey];
   const signatures = await Promise.all(secrets.map((s) => sign(s, msgId, timestampSeconds, body)));
+  return standardHeaders(msgId, String(timestampSeconds), signatures.join(" "));
+}
+
+/** The Standard Webhooks header set, given each value as it is (or as it is shown: the API's redacted copy). */
+export function standardHeaders(msgId: string, timestamp: string, signature: string): Record<string, string> {
   return {
     "webhook-id": msgId,
-    "webhook-timestamp": String(timestampSeconds),
-    "webhook-signature": signatures.join(" "),
+    "webhook-timestamp": timestamp,
+    "webhook-signature": signature,
     "webhook-version": "1",
     "content-type": "application/json",
   };
