@@ -10,11 +10,11 @@ import type { DeliveryStatus } from "../db/delivery-row.ts";
 import {
   type AttemptRow,
   type DeliverySummary,
-  encodeCursor,
   getDeliveryDetail,
   listDeliveries,
   retryDelivery,
 } from "../db/delivery-queries.ts";
+import { encodeCursor } from "../db/keyset.ts";
 import { getWebhook } from "../db/webhooks.ts";
 import { standardHeaders } from "../send/signing.ts";
 import { apiError, errorResponse } from "./errors.ts";
@@ -24,7 +24,7 @@ import { badCursor, startOf } from "./page-cursor.ts";
 
 export const STATUSES = ["pending", "delivered", "failed", "exhausted"] as const;
 
-export const DeliverySchema = z
+const DeliverySchema = z
   .object({
     id: z.string().openapi({ format: "uuid" }),
     webhook_id: z.string().openapi({ format: "uuid" }),
@@ -54,8 +54,8 @@ const AttemptSchema = z
   .openapi("Attempt");
 
 /** Stands for the values statehook does not keep. */
-export const NOT_STORED = "[not stored: set at each attempt's send]";
-export const SIGNATURE_SHOWN = "v1,[redacted]";
+const NOT_STORED = "[not stored: set at each attempt's send]";
+const SIGNATURE_SHOWN = "v1,[redacted]";
 
 const DeliveryDetailSchema = DeliverySchema.extend({
   user_id: z.string().openapi({ format: "uuid" }).nullable(),

@@ -8,8 +8,6 @@ import type { DeliveryRow, DeliveryStatus } from "./delivery-row.ts";
 import { afterCursor, createdMicros, type Cursor, pageOf } from "./keyset.ts";
 import { DELIVERY_CHANNEL } from "./migrations.ts";
 
-export { type Cursor, decodeCursor, encodeCursor } from "./keyset.ts";
-
 export type DeliverySummary = Omit<DeliveryRow, "payload">;
 
 export type AttemptRow = {

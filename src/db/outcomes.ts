@@ -181,8 +181,7 @@ export async function recordOutcomes(
       FROM runs r GROUP BY r.webhook_id
     ),
     decided AS (
-      SELECT p.*, f.gone, f.probe_ok, f.probe_failed, f.pause_secs, w.enabled AS was_enabled,
-        w.consecutive_failures AS failures_before,
+      SELECT p.*, f.gone, f.probe_ok, f.probe_failed, f.pause_secs,
         (p.leading > 0 AND w.consecutive_failures + p.leading >= ${threshold}) OR p.longest_later >= ${threshold}
           AS over_threshold
       FROM per_webhook p JOIN flags f ON f.webhook_id = p.webhook_id JOIN user_webhooks w ON w.id = p.webhook_id
