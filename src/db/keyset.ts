@@ -3,7 +3,6 @@
 // the last row's created_at and id, so paging never skips or repeats a row
 // while rows are added, however deep the page.
 import type { Fragment, Sql } from "postgres";
-import { epochMicros } from "./epoch-micros.ts";
 
 /**
  * Where a page ends: the last row's created_at in whole microseconds (a JS
@@ -37,10 +36,11 @@ export function decodeCursor(text: string): Cursor | undefined {
 
 /**
  * The select-list column a page needs to name its cursor, for the table
- * aliased `alias` (a constant of the caller's, never input).
+ * aliased `alias` (a constant of the caller's, never input): created_at as
+ * whole microseconds since the epoch, as text.
  */
 export const createdMicros = (sql: Sql, alias: string): Fragment =>
-  sql`${epochMicros(sql, `${alias}.created_at`)} AS created_micros`;
+  sql.unsafe(`(extract(epoch FROM ${alias}.created_at) * 1000000)::bigint::text AS created_micros`);
 
 /** `AND` the rows strictly after `cursor` in newest-first order; nothing without one. */
 export function afterCursor(sql: Sql, alias: string, cursor: Cursor | undefined): Fragment {
