@@ -143,9 +143,12 @@ test("scope platform is a 403 unless the operator allows it; PATCH cannot switch
 
   const allowed = apiClient(db.sql, { allowPlatformWebhooks: true });
   const created = await allowed.call("POST", webhooksPath(userId), { url: URL_OK, scope: "platform" });
-  assert.equal(created.status, 201, created.text);
-  assert.equal(created.body.scope, "platform");
-  await db.sql`DELETE FROM user_webhooks WHERE scope = 'platform'`;
+  try {
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.scope, "platform");
+  } finally {
+    await db.sql`DELETE FROM user_webhooks WHERE scope = 'platform'`;
+  }
 });
 
 test("platform webhooks already in the database (dwctl's) keep receiving every user's events", async () => {
@@ -285,12 +288,11 @@ test("a body that stops short of its Content-Length is answered 408 once the req
       BOUND_MS,
     );
     assert.ok(!result.gaveUp, `no answer and no close within ${BOUND_MS} ms: ${JSON.stringify(result.received)}`);
-    if (result.response) {
-      assert.equal(result.response.status, 408, result.received);
-      assert.equal(JSON.parse(result.response.body).error.code, "request_timeout");
-      assert.match(JSON.parse(result.response.body).error.message, /1000 ms.*STATEHOOK_REQUEST_TIMEOUT_MS/);
-      assert.equal(result.response.headers["connection"], "close");
-    }
+    assert.ok(result.response, `closed without an answer: ${JSON.stringify(result.received)}`);
+    assert.equal(result.response.status, 408, result.received);
+    assert.equal(JSON.parse(result.response.body).error.code, "request_timeout");
+    assert.match(JSON.parse(result.response.body).error.message, /1000 ms.*STATEHOOK_REQUEST_TIMEOUT_MS/);
+    assert.equal(result.response.headers["connection"], "close");
     assert.equal(await countWebhooks(userId), 0);
   });
 });
@@ -304,7 +306,8 @@ test("a chunked body that stalls is answered 408 too", async () => {
       BOUND_MS,
     );
     assert.ok(!result.gaveUp, `no answer and no close within ${BOUND_MS} ms: ${JSON.stringify(result.received)}`);
-    if (result.response) assert.equal(result.response.status, 408, result.received);
+    assert.ok(result.response, `closed without an answer: ${JSON.stringify(result.received)}`);
+    assert.equal(result.response.status, 408, result.received);
   });
 });
 

@@ -196,7 +196,8 @@ test("recover re-queues the webhook's failed and exhausted deliveries created in
   const tooOld = await deliveries(w.id, 2, { status: "exhausted", createdAt: "now() - interval '3 days'" });
   const tooNew = await deliveries(w.id, 1, { status: "failed", createdAt: "now() + interval '1 hour'" });
   const otherWebhook = await deliveries(other.id, 2, { status: "exhausted", createdAt: "now() - interval '1 hour'" });
-  await db.sql`UPDATE webhook_deliveries SET next_attempt_at = now() + interval '1 day'`;
+  await db.sql`UPDATE webhook_deliveries SET next_attempt_at = now() + interval '1 day'
+    WHERE webhook_id IN (${w.id}, ${other.id})`;
 
   let notified = 0;
   const listener = await db.sql.listen(DELIVERY_CHANNEL, () => notified++);

@@ -51,6 +51,7 @@ async function view() {
   assert.match(response.headers.get("content-type") ?? "", /^text\/event-stream/);
   const frames: Frame[] = [];
   let raw = "";
+  let failure: unknown;
   const reading = (async () => {
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
@@ -74,8 +75,9 @@ async function view() {
           frames.push({ kind: "snapshot", data, receivedAt: Date.now() });
         }
       }
-    } catch {
-      // aborted by close()
+    } catch (error) {
+      // close() aborts the stream; anything else (a malformed frame) fails the test at close().
+      if (!controller.signal.aborted) failure = error;
     }
   })();
   const snapshots = () =>
@@ -95,6 +97,7 @@ async function view() {
     async close() {
       controller.abort();
       await reading;
+      if (failure !== undefined) throw failure;
     },
   };
 }
