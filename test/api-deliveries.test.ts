@@ -8,6 +8,7 @@ import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
 import { createDelivery } from "./support/dwctl-reference.ts";
 import { pruneAttempts } from "../src/db/retention.ts";
 import { apiHarness, assertError, postWebhook, webhooksPath } from "./support/api-client.ts";
+import { until } from "./support/service.ts";
 
 // The fan-out tests create platform webhooks, which the operator must allow.
 const { db, api } = await apiHarness({ allowPlatformWebhooks: true });
@@ -137,8 +138,7 @@ test("a publish wakes its own dispatcher in process and sends no NOTIFY; a plain
     // Notifications arrive in commit order: once this marker is in, every
     // earlier one is too.
     await db.sql`SELECT pg_notify(${DELIVERY_CHANNEL}, 'marker')`;
-    const deadline = Date.now() + 5000;
-    while (!payloads.includes("marker") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => payloads.includes("marker"), 5000, "the marker NOTIFY");
     assert.deepEqual(payloads, ["", "marker"], "one NOTIFY, from the plain insert");
   } finally {
     await listener.unlisten();

@@ -7,7 +7,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { serve } from "../src/start/runtime.ts";
-import { type ApiClient, apiClient, apiHarness, assertError, TOKEN, webhooksPath } from "./support/api-client.ts";
+import {
+  type ApiClient,
+  apiClient,
+  apiHarness,
+  assertError,
+  postWebhook,
+  TOKEN,
+  webhooksPath,
+} from "./support/api-client.ts";
 import { rawRequest } from "./support/raw-http.ts";
 import { runtime } from "./support/service.ts";
 
@@ -231,9 +239,9 @@ for (const [name, url] of unsafeUrls) {
     assertError(refused, 400, "invalid_url");
     assert.match(refused.body.error.message, /white space or control characters/);
     assert.equal(await countWebhooks(userId), 0);
-    const created = await api.call("POST", webhooksPath(userId), { url: URL_OK });
-    assertError(await api.call("PATCH", `${webhooksPath(userId)}/${created.body.id}`, { url }), 400, "invalid_url");
-    assert.equal((await api.call("GET", `${webhooksPath(userId)}/${created.body.id}`)).body.url, URL_OK);
+    const created = await postWebhook(api, userId, { url: URL_OK });
+    assertError(await api.call("PATCH", `${webhooksPath(userId)}/${created.id}`, { url }), 400, "invalid_url");
+    assert.equal((await api.call("GET", `${webhooksPath(userId)}/${created.id}`)).body.url, URL_OK);
   });
 }
 

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
 import { apiHarness, assertError, postWebhook, WEBHOOK_FIELDS, webhooksPath } from "./support/api-client.ts";
+import { until } from "./support/service.ts";
 
 const { db, api } = await apiHarness();
 
@@ -204,14 +205,12 @@ test("recover re-queues the webhook's failed and exhausted deliveries created in
   try {
     const queuedBefore = api.queued.count;
     const since = new Date(Date.now() - 86_400_000).toISOString();
-    const until = new Date(Date.now() + 60_000).toISOString();
-    const reply = await api.call("POST", `${webhooksPath(userId)}/${w.id}/recover`, { since, until });
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const reply = await api.call("POST", `${webhooksPath(userId)}/${w.id}/recover`, { since, until: to });
     assert.equal(reply.status, 202, reply.text);
     assert.deepEqual(reply.body, { requeued: 5 });
     assert.equal(api.queued.count, queuedBefore + 1, "woke the dispatcher in process");
-    const deadline = Date.now() + 5000;
-    while (notified === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(notified > 0, "NOTIFY reached listeners");
+    await until(() => notified > 0, 5000, "the NOTIFY to reach listeners");
   } finally {
     await listener.unlisten();
   }

@@ -7,6 +7,7 @@ import pkg from "../package.json" with { type: "json" };
 import { readBodyPrefix } from "../src/send/body-prefix.ts";
 import { createSender } from "../src/send/sender.ts";
 import { startHostileReceiver } from "./support/hostile-receiver.ts";
+import { until } from "./support/service.ts";
 
 const never = new AbortController().signal;
 const receiver = await startHostileReceiver();
@@ -72,11 +73,6 @@ test("a body that never ends, as a runtime that decodes would hand it over: 4 Ki
   }, { highWaterMark: 0 });
   const body = await readBodyPrefix(new Response(endless, { headers: { "content-encoding": "br" } }), 4096);
   assert.equal(body, "A".repeat(4096));
-  await until(() => cancelled);
+  await until(() => cancelled, 1000, "the stream to be cancelled");
   assert.ok(pulls <= 6, `pulled ${pulls} chunks of 1000 bytes`);
 });
-
-async function until(check: () => boolean) {
-  for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(check(), "the stream was cancelled");
-}

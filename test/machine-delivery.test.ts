@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { createActor, getNextTransitions, toPromise, transition } from "xstate";
 import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome } from "../machines/delivery.ts";
 import { withEffects } from "../src/send/delivery-effects.ts";
+import { claimedDelivery } from "./support/delivery-fixtures.ts";
 
 const RUNS = 300;
 const FINAL = ["delivered", "failed", "exhausted"] as const;
@@ -207,18 +208,10 @@ test("delivery: across retries, exactly one final state per attempt; exhausted i
       async (schedule, startAttempts, commands) => {
         // A row may have been tried before (by dwctl, or an older schedule): start anywhere below L.
         const attemptCount = Math.min(startAttempts, schedule.length - 1);
-        const row: ClaimedDelivery = {
-          id: "d1",
-          webhookId: "w1",
-          eventId: "e1",
-          eventType: "batch.completed",
+        const row = claimedDelivery({
           payload: '{"type":"batch.completed","timestamp":"2026-01-01T00:00:00Z","data":{}}',
           attemptCount,
-          url: "https://receiver.example/hook",
-          webhookEnabled: true,
-          consecutiveFailures: 0,
-          probe: false,
-        };
+        });
         await fc.asyncModelRun(
           () => ({ model: initialModel(attemptCount), real: { schedule, row, history: [] } }),
           commands,
@@ -238,18 +231,7 @@ test("delivery: a final state is inert: nothing leads out of it, whatever event 
       fc.boolean(),
       fc.array(fc.constantFrom(...KNOWN_EVENTS), { maxLength: 6 }),
       async (schedule, attemptCount, attempt, enabled, late) => {
-        const row: ClaimedDelivery = {
-          id: "d1",
-          webhookId: "w1",
-          eventId: "e1",
-          eventType: "t",
-          payload: "{}",
-          attemptCount,
-          url: "https://receiver.example/hook",
-          webhookEnabled: enabled,
-          consecutiveFailures: 0,
-          probe: false,
-        };
+        const row = claimedDelivery({ eventType: "t", attemptCount, webhookEnabled: enabled });
         const { actor, snapshot } = await runAttempt(row, schedule, attempt, { sign: 0, send: 0 });
         assert.deepEqual(getNextTransitions(snapshot), []);
         // Late results (a send that finished after a timeout, say) reach a stopped actor and change nothing.

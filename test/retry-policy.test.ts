@@ -14,6 +14,7 @@ import {
   type SendResult,
 } from "../machines/delivery.ts";
 import { retryAfterSeconds } from "../src/send/retry-after.ts";
+import { claimedDelivery } from "./support/delivery-fixtures.ts";
 
 const NOW = Date.parse("2025-01-01T12:00:00Z");
 
@@ -27,18 +28,7 @@ test("Retry-After: delay-seconds or an HTTP date, anything else is no answer", (
   }
 });
 
-const ROW: ClaimedDelivery = {
-  id: "d1",
-  webhookId: "w1",
-  eventId: "e1",
-  eventType: "a.b",
-  payload: "{}",
-  attemptCount: 1,
-  url: "https://receiver.example/hook",
-  webhookEnabled: true,
-  consecutiveFailures: 0,
-  probe: false,
-};
+const ROW: ClaimedDelivery = claimedDelivery({ eventType: "a.b", attemptCount: 1 });
 const SCHEDULE = [0, 100, 1000];
 const POLICY: DeliveryPolicy = {
   jitter: 0.2,
