@@ -1,5 +1,9 @@
-// dwctl's repository tests, ported: claiming, the retry schedule, exhaustion,
-// the failure counter and the breaker, against a real Postgres.
+// dwctl's repository tests, ported, against a real Postgres. The claim,
+// webhooks and migrations are statehook's own. The single-row writes
+// (markDelivered, markFailed, incrementFailures, …) are dwctl's, kept in
+// test/support/dwctl-reference.ts: these tests hold that reference to dwctl's
+// behaviour, and test/outcomes.test.ts holds statehook's batched write to the
+// reference, for any batch.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { claimDue } from "../src/db/claim.ts";
