@@ -58,9 +58,12 @@ function agrees(m: Model, r: Real, after: string) {
     `after ${after}: pace ${JSON.stringify(s.value)}`,
   );
   assert.equal(s.context.consecutiveFailures, m.failures, `after ${after}: consecutive failures`);
-  assert.ok(m.probesInFlight <= 1, "at most one probe in flight");
-  if (m.breaker === "open" && m.opening !== null) {
-    assert.ok(m.opening >= COOL_DOWN && m.opening <= COOL_DOWN_MAX, "the cool-down stays within its bounds");
+  if (m.breaker === "open") {
+    // The actor's own cool-down: the first one, doubled per failed probe up to the cap (or none: dwctl's).
+    assert.equal(s.context.coolDownMs, m.opening, `after ${after}: the cool-down`);
+    if (m.opening !== null) {
+      assert.ok(m.opening >= COOL_DOWN && m.opening <= COOL_DOWN_MAX, "the cool-down stays within its bounds");
+    }
   }
 }
 
@@ -126,6 +129,7 @@ class LateResult implements Command {
     const before = r.actor.getSnapshot();
     r.actor.send({ type: "FINISHED", outcome: outcome(this.success ? "delivered" : "failed") });
     assert.deepEqual(r.actor.getSnapshot().value, before.value);
+    assert.deepEqual(r.actor.getSnapshot().context, before.context);
     agrees(m, r, String(this));
   }
   toString = () => `late ${this.success ? "success" : "failure"} while open`;
@@ -144,10 +148,14 @@ class ClaimProbe implements Command {
   toString = () => "probe claimed";
 }
 
+/** Probe outcomes the model runs reached, by kind: the property must not pass by never getting there. */
+const probesSeen = { succeeded: 0, failed: 0 };
+
 class ProbeResult implements Command {
   constructor(readonly success: boolean) {}
   check = (m: Readonly<Model>) => m.probesInFlight === 1;
   async run(m: Model, r: Real) {
+    probesSeen[this.success ? "succeeded" : "failed"]++;
     r.actor.send({ type: "FINISHED", outcome: outcome(this.success ? "delivered" : "failed", { probe: true }) });
     m.probesInFlight = 0;
     if (this.success) {
@@ -216,11 +224,18 @@ class Reenable implements Command {
   toString = () => "re-enable";
 }
 
+// fc.commands picks among these uniformly, and a command runs only where its
+// check allows: the probe's commands and the clock are listed more than once
+// so that runs reach half-open, claim the probe and see it fail or succeed.
 const commands = [
   fc.integer({ min: 1, max: 6000 }).map((ms) => new Elapse(ms)),
+  fc.integer({ min: 1, max: 6000 }).map((ms) => new Elapse(ms)),
   fc.constantFrom("success", "failure", "failure", "gone").map((k) => new Finish(k as "success")),
+  fc.constant(new Finish("failure")),
   fc.boolean().map((s) => new LateResult(s)),
   fc.constant(new ClaimProbe()),
+  fc.constant(new ClaimProbe()),
+  fc.boolean().map((s) => new ProbeResult(s)),
   fc.boolean().map((s) => new ProbeResult(s)),
   fc.integer({ min: 1, max: 5 }).map((s) => new RetryAfter(s)),
   fc.integer({ min: 1, max: 3 }).map((n) => new ClaimRows(n)),
@@ -232,7 +247,7 @@ test("webhook policy: breaker, cool-down doubling, single probe and pauses agree
     fc.asyncProperty(
       fc.integer({ min: 1, max: 4 }),
       fc.boolean(),
-      fc.commands<Model, Real, false>(commands, { maxCommands: 50 }),
+      fc.commands<Model, Real, false>(commands, { maxCommands: 80, size: "max" }),
       async (threshold, withCoolDown, cmds) => {
         await fc.asyncModelRun(() => {
           const clock = new SimulatedClock();
@@ -270,6 +285,7 @@ test("webhook policy: breaker, cool-down doubling, single probe and pauses agree
     ),
     { numRuns: RUNS },
   );
+  assert.ok(probesSeen.failed > 0 && probesSeen.succeeded > 0, `probe outcomes reached: ${JSON.stringify(probesSeen)}`);
 });
 
 test("webhook policy: without a cool-down an open breaker stays open however much time passes", () => {
