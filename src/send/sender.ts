@@ -28,6 +28,9 @@ const OWN_HEADERS = { "user-agent": `statehook/${pkg.version}`, "accept-encoding
 
 export type Send = (request: SignedRequest, signal: AbortSignal) => Promise<SendResult>;
 
+/** Less time than this left once a connection slot frees up, and the attempt is not sent. */
+const MIN_TIME_TO_SEND_MS = 10;
+
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
@@ -45,6 +48,7 @@ export function createSender(options: SenderOptions): Send {
     // The attempt's duration counts from when it has a connection slot, not
     // from when it began to wait for one.
     let started = performance.now();
+    const deadline = started + options.timeoutMs;
     const elapsed = () => performance.now() - started;
     // One controller per attempt, its timer cleared as soon as the attempt
     // ends: AbortSignal.timeout() would hold a timer and the combined signal
@@ -63,8 +67,14 @@ export function createSender(options: SenderOptions): Send {
     let entered = false;
     try {
       entered = await gate.enter(host, controller.signal);
-      if (!entered) {
-        const error = timedOut ? `${timeout} waiting for a connection to ${host}` : "aborted: dispatcher shutting down";
+      // Let in with next to none of its time left (the request ahead held the
+      // slot until its own, equal, timeout): sending could only reach the
+      // receiver and then time out, so it counts as the wait's timeout.
+      const late = entered && deadline - performance.now() < MIN_TIME_TO_SEND_MS;
+      if (!entered || late) {
+        const error = timedOut || late
+          ? `${timeout} waiting for a connection to ${host}`
+          : "aborted: dispatcher shutting down";
         return { kind: "error", error, durationMs: elapsed() };
       }
       started = performance.now();
