@@ -16,6 +16,7 @@ import type { DeliveryOutcome } from "../machines/delivery.ts";
 import { claimDue } from "../src/db/claim.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
 import { testDatabase } from "../test/support/database.ts";
+import { attemptOutcome } from "../test/support/delivery-fixtures.ts";
 import { seedDeliveries, seedWebhooks } from "../test/support/seed.ts";
 import { round } from "./measure.ts";
 
@@ -35,18 +36,8 @@ async function cpuMicros(pid: number): Promise<number> {
   return Number(onCpuNs) / 1000;
 }
 
-const delivered = (row: Awaited<ReturnType<typeof claimDue>>[number]): DeliveryOutcome => ({
-  deliveryId: row.id,
-  webhookId: row.webhookId,
-  status: "delivered",
-  attempted: true,
-  attemptsBefore: row.attemptCount,
-  retryDelaySecs: null,
-  statusCode: 200,
-  error: null,
-  durationMs: 1,
-  responseBody: "ok",
-});
+const delivered = (row: Awaited<ReturnType<typeof claimDue>>[number]): DeliveryOutcome =>
+  attemptOutcome("delivered", { deliveryId: row.id, webhookId: row.webhookId, attemptsBefore: row.attemptCount });
 
 const db = await testDatabase({ max: 1 });
 try {
