@@ -11,7 +11,7 @@ import process from "node:process";
 import { createActor, fromPromise } from "xstate";
 import type { ClaimedDelivery, SendResult } from "../machines/delivery.ts";
 import { deliveryPool } from "../machines/delivery-pool.ts";
-import { dispatcherMachine, dispatcherResultWriter, type RecordedWebhook } from "../machines/dispatcher.ts";
+import { dispatcherMachine, dispatcherResultWriter, type Recorded } from "../machines/dispatcher.ts";
 import type { ResultBatch } from "../machines/result-writer.ts";
 import { withEffects } from "../src/send/delivery-effects.ts";
 import { settingsFrom } from "../src/start/dispatcher-actor.ts";
@@ -60,10 +60,10 @@ export async function actorCost(count: number) {
       }),
       resultWriter: dispatcherResultWriter.provide({
         actors: {
-          recordOutcomes: fromPromise<RecordedWebhook[], ResultBatch>(async ({ input }) => {
+          recordOutcomes: fromPromise<Recorded, ResultBatch>(async ({ input }) => {
             written += input.outcomes.length;
             if (written >= count) done();
-            return [];
+            return { webhooks: [], exhausted: 0 };
           }),
         },
       }),

@@ -23,6 +23,7 @@ import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome, type Deliv
 import { deliveryPool, type PoolReport, type Release, releaseOf } from "./delivery-pool.ts";
 import {
   type Failure,
+  type Recorded,
   type RecordedWebhook,
   type ResultBatch,
   resultWriterMachine,
@@ -50,7 +51,7 @@ export type DispatcherSettings = {
   coolDownMaxMs?: number;
 };
 
-export type { RecordedWebhook, Release, ResultBatch };
+export type { Recorded, RecordedWebhook, Release, ResultBatch };
 
 export type DispatcherEvent =
   | { type: "WAKE" }
@@ -64,7 +65,8 @@ export type DispatcherEvent =
 export type DispatcherEmitted =
   | { type: "claimed"; count: number }
   | { type: "finished"; outcomes: DeliveryOutcome[] }
-  | { type: "recorded"; webhooks: RecordedWebhook[]; outcomes: number; released: number }
+  /** exhausted: rows this write left exhausted, as the database decided (a cool-down keeps some failed). */
+  | { type: "recorded"; webhooks: RecordedWebhook[]; outcomes: number; released: number; exhausted: number }
   | { type: "claimFailed"; error: unknown }
   | { type: "writeFailed"; error: unknown }
   | { type: "retired"; webhookIds: string[] };
@@ -261,7 +263,8 @@ export const dispatcherMachine = setup({
         const recorded: WebhookEvent = { type: "RECORDED", report };
         if (ref) enqueue.sendTo(ref, recorded);
       }
-      enqueue.emit({ type: "recorded", webhooks: event.webhooks, outcomes: event.outcomes, released: event.released });
+      const { webhooks, outcomes, released, exhausted } = event;
+      enqueue.emit({ type: "recorded", webhooks, outcomes, released, exhausted });
     }),
     retireIdleWebhooks: enqueueActions(({ context, enqueue, self }) => {
       const idle = Object.keys(self.getSnapshot().children)

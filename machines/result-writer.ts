@@ -16,6 +16,9 @@ export type ResultBatch = { outcomes: DeliveryOutcome[]; released: Release[] };
 /** What the database says about a webhook after a batch was recorded. */
 export type RecordedWebhook = EndpointReport;
 
+/** What a write returns: each moved webhook's report, and how many rows it exhausted. */
+export type Recorded = { webhooks: RecordedWebhook[]; exhausted: number };
+
 export type WriterInput = {
   /** Back-off before a failed write is tried again. */
   writeRetryMs: number;
@@ -32,7 +35,7 @@ export type WriterEvent =
   | { type: "CLOSE" };
 
 /** After each write: results (outcomes and releases) written so far, and what the write returned. */
-export type Written = { through: number; webhooks: RecordedWebhook[]; outcomes: number; released: number };
+export type Written = Recorded & { through: number; outcomes: number; released: number };
 
 /** A write (or a claim) the database refused. */
 export type Failure = { error: unknown };
@@ -89,7 +92,7 @@ export const resultWriterMachine = setup({
     events: {} as WriterEvent,
   },
   actors: {
-    recordOutcomes: fromPromise<RecordedWebhook[], ResultBatch>(() => Promise.resolve([])),
+    recordOutcomes: fromPromise<Recorded, ResultBatch>(() => Promise.resolve({ webhooks: [], exhausted: 0 })),
   },
   actions: {
     // Effects the dispatcher provides: what it hears from the writer.
@@ -201,7 +204,8 @@ export const resultWriterMachine = setup({
                   type: "reportWritten",
                   params: ({ context, event }) => ({
                     through: context.written + sizeOf(context.writing),
-                    webhooks: event.output,
+                    webhooks: event.output.webhooks,
+                    exhausted: event.output.exhausted,
                     outcomes: context.writing?.outcomes.length ?? 0,
                     released: context.writing?.released.length ?? 0,
                   }),

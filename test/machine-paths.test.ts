@@ -458,7 +458,7 @@ const dispatcherEvents = (snapshot: AnyMachineSnapshot): AnyEventObject[] => {
     );
   }
   if (writer.status === "active" && writer.matches({ writing: "flushing" })) {
-    events.push({ type: "xstate.done.actor.record", output: [] }, {
+    events.push({ type: "xstate.done.actor.record", output: { webhooks: [], exhausted: 0 } }, {
       type: "xstate.error.actor.record",
       error: new Error("database unavailable"),
     });

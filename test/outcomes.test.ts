@@ -190,7 +190,7 @@ test("a late outcome never changes a delivered or exhausted row (dwctl's writes 
     outcomeOf({ webhook: 0, kind: "success", attemptsBefore: 0, statusCode: 200 }, exhausted, webhookId, [0, 5]),
     outcomeOf({ webhook: 0, kind: "failure", attemptsBefore: 1, statusCode: 500 }, delivered, webhookId, [0, 5]),
   ];
-  assert.deepEqual(await recordOutcomes(db.sql, { outcomes: late, released: [] }, 5), []);
+  assert.deepEqual(await recordOutcomes(db.sql, { outcomes: late, released: [] }, 5), { webhooks: [], exhausted: 0 });
   assert.deepEqual([...await deliveryState([exhausted, delivered])], before);
   const [hook] = await webhookState([webhookId]);
   assert.equal(hook.consecutive_failures, 0, "a dropped outcome does not count either");
@@ -216,10 +216,10 @@ test("a failure recorded after the breaker tripped leaves disabled_at at the tri
     outcomes: [await failure(batchedHook), await failure(batchedHook)],
     released: [],
   }, 2);
-  assert.deepEqual(trip.map((w) => [w.enabled, w.tripped]), [[false, true]]);
+  assert.deepEqual(trip.webhooks.map((w) => [w.enabled, w.tripped]), [[false, true]]);
   const tripped = await disabledAt(batchedHook);
   const late = await recordOutcomes(db.sql, { outcomes: [await failure(batchedHook)], released: [] }, 2);
-  assert.deepEqual(late.map((w) => [w.consecutiveFailures, w.enabled, w.tripped]), [[3, false, false]]);
+  assert.deepEqual(late.webhooks.map((w) => [w.consecutiveFailures, w.enabled, w.tripped]), [[3, false, false]]);
   assert.deepEqual(await disabledAt(batchedHook), tripped);
 
   await dwctl.incrementFailures(db.sql, referenceHook, 2);
@@ -230,4 +230,43 @@ test("a failure recorded after the breaker tripped leaves disabled_at at the tri
     await disabledAt(referenceHook) > first,
     "dwctl's increment stamps disabled_at on every failure past the threshold",
   );
+});
+
+test("the write counts the rows it left exhausted: not one a cool-down keeps failed, nor a stale one", async () => {
+  const [healthy, cooling] = await twinWebhooks([0, 0], 100);
+  // The cooling endpoint's breaker is open with a cool-down: its rows wait for it instead of exhausting.
+  await db.sql`INSERT INTO webhook_endpoint_state (webhook_id, breaker, reopen_at, cooldown_secs)
+    VALUES (${cooling}, 'open', now() + interval '1 hour', 60)`;
+  const exhausting = (webhookId: string, deliveryId: string, attemptsBefore: number): DeliveryOutcome => ({
+    deliveryId,
+    webhookId,
+    attemptsBefore,
+    status: "exhausted",
+    attempted: true,
+    retryDelaySecs: null,
+    statusCode: 500,
+    error: "HTTP 500",
+    durationMs: 1,
+    responseBody: "",
+  });
+  const sent = await deliveryWithAttempts(healthy, 2);
+  const unsentRow = await deliveryWithAttempts(healthy, 0);
+  const kept = await deliveryWithAttempts(cooling, 2);
+  const stale = await deliveryWithAttempts(healthy, 3);
+  const recorded = await recordOutcomes(db.sql, {
+    outcomes: [
+      exhausting(healthy, sent, 2),
+      unsent({ id: unsentRow, webhookId: healthy, attemptCount: 0 }),
+      exhausting(cooling, kept, 2),
+      exhausting(healthy, stale, 2),
+    ],
+    released: [],
+  }, 100);
+  assert.deepEqual((await deliveryState([sent, unsentRow, kept, stale])).map((r) => r.status), [
+    "exhausted",
+    "exhausted",
+    "failed",
+    "failed",
+  ]);
+  assert.equal(recorded.exhausted, 2);
 });

@@ -12,6 +12,7 @@
 // when the claim runs out, to be sent once more, never lost.
 import type { Sql } from "postgres";
 import type { ResultBatch } from "../../machines/dispatcher.ts";
+import type { Recorded } from "../../machines/result-writer.ts";
 import type { EndpointReport } from "../../machines/webhook.ts";
 
 export type BreakerPolicy = {
@@ -30,7 +31,7 @@ export async function recordOutcomes(
   batch: ResultBatch,
   threshold: number,
   policy: BreakerPolicy = DWCTL,
-): Promise<EndpointReport[]> {
+): Promise<Recorded> {
   const rows = [
     ...batch.outcomes.map((o) => ({
       id: o.deliveryId,
@@ -61,7 +62,7 @@ export async function recordOutcomes(
       pause_secs: null,
     })),
   ];
-  if (rows.length === 0) return [];
+  if (rows.length === 0) return { webhooks: [], exhausted: 0 };
   const column = <T>(pick: (row: typeof rows[number]) => T) => rows.map(pick);
   // sql.array types a boolean column as bool[]; a bare JS array of booleans goes as a single boolean.
   const flags = (pick: (row: typeof rows[number]) => boolean) => sql.array(rows.map(pick));
@@ -83,13 +84,14 @@ export async function recordOutcomes(
   }
   const recorded = await sql<
     {
-      id: string;
+      id: string | null;
       consecutive_failures: number;
       enabled: boolean;
       tripped: boolean;
       breaker: string | null;
       reopen_in_ms: number | null;
       paused_for_ms: number | null;
+      exhausted: number;
     }[]
   >`
     WITH input AS (
@@ -143,7 +145,7 @@ export async function recordOutcomes(
       -- The attempt count guards against a stale writer: if our claim ran out
       -- and another dispatcher recorded this row since, our result is dropped.
       WHERE d.id = i.id AND d.attempt_count = i.attempts_before AND d.status IN ('pending', 'failed')
-      RETURNING d.id, d.webhook_id, d.attempt_count
+      RETURNING d.id, d.webhook_id, d.attempt_count, d.status
     ),
     logged AS (
       INSERT INTO webhook_delivery_attempts
@@ -237,18 +239,24 @@ export async function recordOutcomes(
       WHERE s.webhook_id = p.webhook_id
         AND (p.gone OR p.probe_ok OR p.probe_failed OR p.pause_secs > 0 OR p.over_threshold)
       RETURNING s.webhook_id, s.breaker, s.reopen_at, s.paused_until
+    ),
+    reported AS (
+      SELECT coalesce(w.id, st.webhook_id) AS id,
+        coalesce(w.consecutive_failures, u.consecutive_failures) AS consecutive_failures,
+        coalesce(w.enabled, u.enabled) AS enabled,
+        coalesce(w.tripped, false) AS tripped,
+        st.breaker,
+        (extract(epoch FROM st.reopen_at - now()) * 1000)::float8 AS reopen_in_ms,
+        (extract(epoch FROM st.paused_until - now()) * 1000)::float8 AS paused_for_ms
+      FROM webhooks w FULL JOIN states st ON st.webhook_id = w.id
+        LEFT JOIN user_webhooks u ON u.id = st.webhook_id
     )
-    SELECT coalesce(w.id, st.webhook_id) AS id,
-      coalesce(w.consecutive_failures, u.consecutive_failures) AS consecutive_failures,
-      coalesce(w.enabled, u.enabled) AS enabled,
-      coalesce(w.tripped, false) AS tripped,
-      st.breaker,
-      (extract(epoch FROM st.reopen_at - now()) * 1000)::float8 AS reopen_in_ms,
-      (extract(epoch FROM st.paused_until - now()) * 1000)::float8 AS paused_for_ms
-    FROM webhooks w FULL JOIN states st ON st.webhook_id = w.id
-      LEFT JOIN user_webhooks u ON u.id = st.webhook_id`;
-  return recorded.map((r) => ({
-    webhookId: r.id,
+    -- At least one row: the rows this write exhausted (not those a cool-down
+    -- kept failed, nor stale ones), beside each webhook's report, if any.
+    SELECT r.*, x.exhausted FROM (SELECT count(*) FILTER (WHERE status = 'exhausted')::int AS exhausted FROM applied) x
+      LEFT JOIN reported r ON true`;
+  const webhooks = recorded.filter((r) => r.id !== null).map((r): EndpointReport => ({
+    webhookId: r.id!,
     consecutiveFailures: r.consecutive_failures,
     enabled: r.enabled,
     tripped: r.tripped,
@@ -256,4 +264,5 @@ export async function recordOutcomes(
     reopenInMs: r.reopen_in_ms === null ? null : Math.max(0, r.reopen_in_ms),
     pausedForMs: Math.max(0, r.paused_for_ms ?? 0),
   }));
+  return { webhooks, exhausted: recorded[0]?.exhausted ?? 0 };
 }

@@ -124,21 +124,21 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     // Counted per report, not per outcome: each labelled inc hashes its labels.
     let succeeded = 0;
     let failed = 0;
-    let exhausted = 0;
     for (const outcome of outcomes) {
       if (outcome.attempted) {
         if (outcome.status === "delivered") succeeded++;
         else failed++;
         if (outcome.durationMs !== null) metrics.attemptDuration.observe(outcome.durationMs / 1000);
       }
-      if (outcome.status === "exhausted") exhausted++;
     }
     if (succeeded > 0) metrics.deliveries.inc({ outcome: "success" }, succeeded);
     if (failed > 0) metrics.deliveries.inc({ outcome: "failure" }, failed);
-    if (exhausted > 0) metrics.exhausted.inc(exhausted);
   });
-  actor.on("recorded", ({ webhooks, outcomes, released }) => {
+  // Exhausted rows are counted as written: the actor's verdict is not the
+  // row's while a cool-down keeps it failed, nor for a result dropped as stale.
+  actor.on("recorded", ({ webhooks, outcomes, released, exhausted }) => {
     metrics?.writeBatch.observe(outcomes + released);
+    if (exhausted > 0) metrics?.exhausted.inc(exhausted);
     for (const w of webhooks.filter((w) => w.tripped)) {
       metrics?.breakerTrips.inc();
       log("warn", "circuit breaker tripped: webhook disabled", {

@@ -35,7 +35,7 @@ export function createMetrics() {
     deliveries,
     exhausted: new Counter({
       name: "dwctl_webhook_deliveries_exhausted_total",
-      help: "Deliveries that reached a terminal failure (schedule used up or webhook disabled).",
+      help: "Deliveries written as exhausted (schedule used up, endpoint gone, or webhook disabled).",
       registers,
     }),
     attemptDuration: new Histogram({

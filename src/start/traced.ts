@@ -3,13 +3,13 @@
 // effects are returned as they are, so nothing is wrapped or measured.
 import type { AnyActorRef } from "xstate";
 import type { ClaimedDelivery, SendResult, SignedRequest } from "../../machines/delivery.ts";
-import type { RecordedWebhook, ResultBatch } from "../../machines/result-writer.ts";
+import type { Recorded, ResultBatch } from "../../machines/result-writer.ts";
 import type { Traces } from "./traces.ts";
 
 export type Effects = {
   claim(limit: number): Promise<ClaimedDelivery[]>;
   send(request: SignedRequest, actor: AnyActorRef): Promise<SendResult>;
-  record(batch: ResultBatch): Promise<RecordedWebhook[]>;
+  record(batch: ResultBatch): Promise<Recorded>;
 };
 
 export function traced(traces: Traces | undefined, effects: Effects): Effects {
@@ -37,9 +37,9 @@ export function traced(traces: Traces | undefined, effects: Effects): Effects {
     async record(batch) {
       const start = Date.now();
       try {
-        const webhooks = await effects.record(batch);
-        traces.resultBatch(start, Date.now(), batch, { webhooks });
-        return webhooks;
+        const recorded = await effects.record(batch);
+        traces.resultBatch(start, Date.now(), batch, recorded);
+        return recorded;
       } catch (error) {
         traces.resultBatch(start, Date.now(), batch, { error });
         throw error;

@@ -17,7 +17,7 @@ import {
 import type { ClaimedDelivery, DeliveryOutcome, SendResult } from "../../machines/delivery.ts";
 import { deliveryPool, type PoolReport } from "../../machines/delivery-pool.ts";
 import { dispatcherMachine, dispatcherResultWriter, type DispatcherSettings } from "../../machines/dispatcher.ts";
-import type { RecordedWebhook, ResultBatch } from "../../machines/result-writer.ts";
+import type { Recorded, ResultBatch } from "../../machines/result-writer.ts";
 import { withEffects } from "../../src/send/delivery-effects.ts";
 import { claimedDelivery } from "./delivery-fixtures.ts";
 
@@ -36,7 +36,7 @@ export type PendingClaim = {
 export type PendingSend = { deliveryId: string; resolve(result: SendResult | null): void; aborted: boolean };
 export type PendingRecord = {
   batch: ResultBatch;
-  resolve(webhooks: RecordedWebhook[]): void;
+  resolve(recorded: Recorded): void;
   reject(error: Error): void;
 };
 
@@ -165,7 +165,7 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
       ),
       resultWriter: dispatcherResultWriter.provide({
         actors: {
-          recordOutcomes: fromPromise<RecordedWebhook[], ResultBatch>(({ input }) =>
+          recordOutcomes: fromPromise<Recorded, ResultBatch>(({ input }) =>
             new Promise((resolve, reject) => {
               world.records.push({ batch: input, resolve, reject, open: true });
             })
@@ -237,7 +237,7 @@ export function createWorld(settings: DispatcherSettings = SETTINGS, options: Wo
       const record = world.openRecord()!;
       record.open = false;
       record.ok = ok;
-      if (ok) record.resolve([]);
+      if (ok) record.resolve({ webhooks: [], exhausted: 0 });
       else record.reject(new Error("database unavailable"));
     },
     heldRelease: () => held?.report,
