@@ -6,7 +6,8 @@
 // and matches the live delivery actors, nothing is claimed after stop, no
 // claim starts before the failures collected when it was wanted are written,
 // outcomes are written in the order they finished; at the end every claimed
-// delivery was sent, written or released, and stop completes.
+// delivery was sent, written or released, and stop completes. The runs must
+// have reached each kind of step that matters (MUST_REACH).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -56,10 +57,42 @@ function invariants(w: World, after: string) {
   );
 }
 
-const step = (name: string, check: (w: World) => boolean, act: (w: World) => void): Command => ({
+/**
+ * What the runs' steps really did (a step whose moment has not come does
+ * nothing), and in how many runs: a property that held only because its
+ * runs never reached a crash, a failed write or a stop mid-send proves little.
+ */
+const reached = new Map<string, number>();
+let reachedThisRun = new Set<string>();
+const countRun = () => {
+  for (const kind of reachedThisRun) reached.set(kind, (reached.get(kind) ?? 0) + 1);
+};
+/** Each reached in at least this many of the RUNS runs (13 to 67 of 150 in trials; 1 or 2 for a crash or a failed write with fc.commands' default size). */
+const MUST_REACH = [
+  "claim fails",
+  "claim returns rows",
+  "claim returns rows of a disabled webhook",
+  "send succeeds",
+  "send fails",
+  "delivery actor crashes",
+  "result write succeeds",
+  "result write fails",
+  "stop while sending",
+  'time passes in intake "draining"',
+  'time passes in intake "retryingClaim"',
+];
+const MIN_RUNS_REACHING = 3;
+
+const step = (
+  name: string,
+  check: (w: World) => boolean,
+  act: (w: World) => void,
+  kind: (w: World) => string = () => name,
+): Command => ({
   check: () => true,
   async run(_m, w) {
     if (!check(w)) return;
+    reachedThisRun.add(kind(w));
     act(w);
     await w.settle();
     invariants(w, name);
@@ -68,7 +101,12 @@ const step = (name: string, check: (w: World) => boolean, act: (w: World) => voi
 });
 
 const wake = step("wake", () => true, (w) => w.actor.send({ type: "WAKE" }));
-const stop = step("stop", (w) => !w.stopSent, (w) => w.stop());
+const stop = step(
+  "stop",
+  (w) => !w.stopSent,
+  (w) => w.stop(),
+  (w) => w.sends.length > 0 ? "stop while sending" : "stop",
+);
 const reenable = step("re-enable w1", () => true, (w) => w.actor.send({ type: "WEBHOOK.REENABLED", webhookId: "w1" }));
 const claimReturns = (n: number, disabledEvery: number) =>
   step(
@@ -80,6 +118,12 @@ const claimReturns = (n: number, disabledEvery: number) =>
         (i) => ({ webhookId: i % 2 ? "w2" : "w1", webhookEnabled: !(disabledEvery && i % disabledEvery === 0) }),
       );
     },
+    () =>
+      n === 0
+        ? "claim returns nothing"
+        : disabledEvery
+        ? "claim returns rows of a disabled webhook"
+        : "claim returns rows",
   );
 const claimFails = step("claim fails", (w) => !!w.openClaim(), (w) => w.failClaim());
 const finish = (status: number | null, which: number) =>
@@ -89,10 +133,15 @@ const finish = (status: number | null, which: number) =>
     (w) => {
       w.finishSend(status, w.sends[which % w.sends.length].deliveryId);
     },
+    () => status === null ? "delivery actor crashes" : status === 200 ? "send succeeds" : "send fails",
   );
 const record = (ok: boolean) =>
   step(`result write ${ok ? "succeeds" : "fails"}`, (w) => !!w.openRecord(), (w) => w.answerRecord(ok));
-const tick = (ms: number) => step(`${ms} ms pass`, () => true, (w) => w.clock.increment(ms));
+const tick = (ms: number) =>
+  step(`${ms} ms pass`, () => true, (w) => w.clock.increment(ms), (w) => {
+    const { intake } = w.actor.getSnapshot().value as { intake: unknown };
+    return `time passes in intake ${JSON.stringify(intake)}`;
+  });
 
 const commands = fc.commands<Model, World, false>([
   fc.constant(wake),
@@ -103,11 +152,12 @@ const commands = fc.commands<Model, World, false>([
   fc.constant(claimFails),
   fc.tuple(fc.constantFrom<number | null>(200, 200, 500, 503, null), fc.nat(3)).map(([s, i]) => finish(s, i)),
   fc.tuple(fc.constantFrom<number | null>(200, 500), fc.nat(3)).map(([s, i]) => finish(s, i)),
+  fc.nat(3).map((i) => finish(null, i)),
   fc.boolean().map(record),
   fc.constant(record(true)),
   fc.constantFrom(SETTINGS.pollIntervalMs, SETTINGS.writeRetryMs, SETTINGS.shutdownGraceMs, SETTINGS.webhookIdleMs, 100)
     .map(tick),
-], { maxCommands: 40 });
+], { maxCommands: 40, size: "max" });
 
 /**
  * Stops (if the run did not) and lets the world wind down: claims come back
@@ -148,7 +198,9 @@ test("dispatcher: in-flight stays within the cap, no claim after stop, every cla
     fc.asyncProperty(commands, fc.boolean(), async (cmds, sendsHang) => {
       const w = createWorld();
       await w.settle();
+      reachedThisRun = new Set();
       await fc.asyncModelRun(() => ({ model: { stopped: false }, real: w }), cmds);
+      countRun();
       const rounds = await windDown(w, sendsHang);
       assert.ok(rounds < Infinity, `stop did not complete: ${JSON.stringify(w.actor.getSnapshot().value)}`);
       assert.equal(w.actor.getSnapshot().status, "done");
@@ -168,6 +220,10 @@ test("dispatcher: in-flight stays within the cap, no claim after stop, every cla
     }),
     { numRuns: RUNS },
   );
+  for (const kind of MUST_REACH) {
+    const runs = reached.get(kind) ?? 0;
+    assert.ok(runs >= MIN_RUNS_REACHING, `only ${runs} of ${RUNS} runs reached "${kind}"`);
+  }
 });
 
 test("dispatcher: stop completes within the grace period even if no send ever finishes", async () => {
