@@ -91,13 +91,11 @@ class Snapshot implements FlatSnapshot {
   }
 }
 
-const snapshotOf = (
-  status: FlatSnapshot["status"],
-  value: string,
-  context: Record<string, unknown>,
-  output?: unknown,
-  error?: unknown,
-): FlatSnapshot => new Snapshot(status, value, context, output, error);
+/** An action's or guard's params, as XState resolves them: given, or computed from the context and event. */
+const paramsOf = (ref: ActionRef | GuardRef, context: Record<string, unknown>, event: AnyEventObject) =>
+  typeof ref === "object" && "params" in ref
+    ? (typeof ref.params === "function" ? ref.params({ context, event }) : ref.params)
+    : undefined;
 
 /** The logic that runs `machine` without XState's general interpreter; throws for what it does not support. */
 export function flatMachine(machine: AnyStateMachine): AnyActorLogic {
@@ -174,9 +172,7 @@ export function flatMachine(machine: AnyStateMachine): AnyActorLogic {
     for (const ref of actions) {
       const impl = actionOf(ref);
       const args = { context, event, self: scope.self, system: scope.system };
-      const params = typeof ref === "object" && "params" in ref
-        ? (typeof ref.params === "function" ? ref.params({ context, event }) : ref.params)
-        : undefined;
+      const params = paramsOf(ref, context, event);
       if (impl?.type === "xstate.assign" && impl.resolve) {
         const assignment = impl.assignment as
           | ((args: unknown, params: unknown) => Record<string, unknown>)
@@ -200,9 +196,7 @@ export function flatMachine(machine: AnyStateMachine): AnyActorLogic {
   };
   const passes = (guard: GuardRef | undefined, context: Record<string, unknown>, event: AnyEventObject) => {
     if (guard === undefined) return true;
-    const params = typeof guard === "object" && "params" in guard
-      ? (typeof guard.params === "function" ? guard.params({ context, event }) : guard.params)
-      : undefined;
+    const params = paramsOf(guard, context, event);
     const impl = guardOf(guard);
     if (!impl) {
       throw new Error(
@@ -235,19 +229,19 @@ export function flatMachine(machine: AnyStateMachine): AnyActorLogic {
       if (node.final) return finished(value, context, scope);
       t = enabled(node.always, context, event);
     }
-    return snapshotOf("active", value, context);
+    return new Snapshot("active", value, context);
   };
   const finished = (value: string, context: Record<string, unknown>, scope: AnyActorScope) => {
     const output = typeof config.output === "function"
       ? config.output({ context, event: { type: `xstate.done.state.${machine.id}` }, self: scope.self })
       : config.output;
-    return snapshotOf("done", value, context, output);
+    return new Snapshot("done", value, context, output);
   };
 
   const logic = {
     config: machine.config,
     transition(snapshot: FlatSnapshot, event: AnyEventObject, scope: AnyActorScope): FlatSnapshot {
-      if (event.type === STOP) return snapshotOf("stopped", snapshot.value, snapshot.context, snapshot.output);
+      if (event.type === STOP) return new Snapshot("stopped", snapshot.value, snapshot.context, snapshot.output);
       if (snapshot.status !== "active") return snapshot;
       const t = enabled(nodes.get(snapshot.value)!.on.get(event.type), snapshot.context, event);
       return t ? settle(snapshot.value, t, snapshot.context, event, scope) : snapshot;
@@ -267,7 +261,7 @@ export function flatMachine(machine: AnyStateMachine): AnyActorLogic {
         if (nodes.get(initial)!.final) return finished(initial, context, scope);
         return settle(initial, enabled(nodes.get(initial)!.always, context, event), context, event, scope);
       } catch (error) {
-        return snapshotOf("error", initial, context, undefined, error);
+        return new Snapshot("error", initial, context, undefined, error);
       }
     },
     getPersistedSnapshot: (snapshot: FlatSnapshot) => snapshot.toJSON(),
