@@ -14,13 +14,7 @@
 // a claim waits for the failures collected before it to be written (a
 // webhook they disable is then claimed as disabled).
 import process from "node:process";
-import {
-  type ClaimedDelivery,
-  type DeliveryOutcome,
-  type DeliveryPolicy,
-  judged,
-  unsent,
-} from "../machines/delivery.ts";
+import { type ClaimedDelivery, type DeliveryOutcome, judged, unsent } from "../machines/delivery.ts";
 import { connect } from "../src/db/client.ts";
 import { claimDue } from "../src/db/claim.ts";
 import { DELIVERY_CHANNEL } from "../src/db/migrations.ts";
@@ -29,6 +23,7 @@ import { createKeyring } from "../src/send/keyring.ts";
 import { createSender } from "../src/send/sender.ts";
 import { webhookHeaders } from "../src/send/signing.ts";
 import { loadConfig } from "../src/start/config.ts";
+import { deliveryPolicyFrom } from "../src/start/dispatcher-actor.ts";
 
 const config = loadConfig(process.env);
 const sql = connect(config.databaseUrl!, { max: 10 });
@@ -40,14 +35,7 @@ const send = createSender({
 });
 const never = new AbortController().signal; // as the service's one shared stop signal
 const schedule = config.retrySchedule;
-// As the dispatcher judges attempts (src/start/dispatcher-actor.ts, settingsFrom).
-const policy: DeliveryPolicy = {
-  jitter: config.policy.retryJitter,
-  random: Math.random,
-  retryAfterMaxSecs: config.policy.retryAfterMaxSecs,
-  disableOnGone: config.policy.disableOnGone,
-  probesWait: config.policy.breakerCooldownSecs !== null,
-};
+const policy = deliveryPolicyFrom(config);
 const max = config.maxConcurrentSends;
 const batch = Math.min(config.claimBatchSize, max);
 // Claim again once this many slots are free (and never for fewer rows).

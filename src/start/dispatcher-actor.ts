@@ -4,7 +4,7 @@
 // follow the events the machine emits.
 import type { Log } from "./log.ts";
 import { createActor, fromPromise, type InspectionEvent, type Observer } from "xstate";
-import type { ClaimedDelivery, SignedRequest } from "../../machines/delivery.ts";
+import type { ClaimedDelivery, DeliveryPolicy, SignedRequest } from "../../machines/delivery.ts";
 import { deliveryPool } from "../../machines/delivery-pool.ts";
 import { dispatcherMachine, dispatcherResultWriter, type DispatcherSettings } from "../../machines/dispatcher.ts";
 import type { ResultBatch } from "../../machines/result-writer.ts";
@@ -50,6 +50,17 @@ export type Dispatcher = {
 /** How long an endpoint goes unclaimed before its webhook actor and signing key are dropped. */
 const WEBHOOK_IDLE_MS = 10 * 60_000;
 
+/** How a delivery actor judges an attempt under `config` (the plain-loop benchmark judges the same way). */
+export function deliveryPolicyFrom(config: Config): DeliveryPolicy {
+  return {
+    jitter: config.policy.retryJitter,
+    random: Math.random,
+    retryAfterMaxSecs: config.policy.retryAfterMaxSecs,
+    disableOnGone: config.policy.disableOnGone,
+    probesWait: config.policy.breakerCooldownSecs !== null,
+  };
+}
+
 export function settingsFrom(config: Config): DispatcherSettings {
   return {
     batchSize: config.claimBatchSize,
@@ -60,13 +71,7 @@ export function settingsFrom(config: Config): DispatcherSettings {
     webhookIdleMs: WEBHOOK_IDLE_MS,
     schedule: config.retrySchedule,
     threshold: config.circuitBreakerThreshold,
-    policy: {
-      jitter: config.policy.retryJitter,
-      random: Math.random,
-      retryAfterMaxSecs: config.policy.retryAfterMaxSecs,
-      disableOnGone: config.policy.disableOnGone,
-      probesWait: config.policy.breakerCooldownSecs !== null,
-    },
+    policy: deliveryPolicyFrom(config),
     coolDownMs: config.policy.breakerCooldownSecs === null ? null : config.policy.breakerCooldownSecs * 1000,
     coolDownMaxMs: config.policy.breakerCooldownMaxSecs * 1000,
   };
