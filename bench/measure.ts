@@ -1,8 +1,9 @@
 // How the scenarios measure: rows the service has finished with, a process's
 // resident set sampled while a scenario runs, and numbers rounded for the
 // report.
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import type { Sql } from "../src/db/client.ts";
+import { memoryOf } from "../test/support/service.ts";
 
 export const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 export const mb = (bytes: number) => round(bytes / 1048576, 1);
@@ -15,13 +16,6 @@ export const settledRows = async (sql: Sql, webhookIds: string[]) => {
       AND NOT (status = 'failed' AND attempt_count = 0)`;
   return r.n;
 };
-
-/** Resident and peak resident memory of a process, in bytes (from /proc). */
-export async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
-}
 
 /**
  * Resets a process's peak resident set (VmHWM) to its current one, so the

@@ -2,18 +2,14 @@
 // runtime running the benchmark, with the environment the service gets: its
 // pid for CPU and memory readings, and signals to pause, resume and stop it.
 import { join } from "node:path";
-import process from "node:process";
-import { ROOT, runtime, spawnProcess } from "../test/support/service.ts";
+import { childEnv, ROOT, runtime, spawnProcess } from "../test/support/service.ts";
 
 /** `runtimeFlags` go before the script (the benchmark's BENCH_PROFILE flags). */
 export async function startPlainLoop(env: Record<string, string>, runtimeFlags: string[] = []) {
   const bin = join(ROOT, "node_modules", ".bin", runtime);
   const script = join(ROOT, "bench", "plain-loop.ts");
   const argv = runtime === "bun" ? [bin, ...runtimeFlags, script] : [bin, "run", "-A", ...runtimeFlags, script];
-  const childEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("STATEHOOK_")) childEnv[k] = v;
-  Object.assign(childEnv, env);
-  const child = spawnProcess(argv, childEnv);
+  const child = spawnProcess(argv, childEnv(env));
   let out = "";
   let err = "";
   child.onStderr((chunk) => (err = (err + chunk).slice(-5000)));

@@ -149,6 +149,26 @@ process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
 
+/** Resident and peak resident memory of a process, in bytes (from /proc). */
+export async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+/**
+ * The environment of a child we start: ours without the caller's STATEHOOK_*
+ * settings or an outer `npm test`'s npm_* variables, then `env`, so the
+ * child sees what it is given.
+ */
+export function childEnv(env: Record<string, string>): Record<string, string> {
+  const inherited: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !/^(STATEHOOK|npm)_/.test(k)) inherited[k] = v;
+  }
+  return { ...inherited, ...env };
+}
+
 /** Spawns a child that is SIGKILLed if this process exits first. */
 export function spawnProcess(argv: string[], env: Record<string, string>): Proc {
   const child = spawnChild(argv, env);
@@ -173,10 +193,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       ...command,
     ]
     : command;
-  const env: Record<string, string> = {};
-  // Not the caller's settings, nor an outer `npm test`'s npm_* variables: the service sees what the test gives it.
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(STATEHOOK|npm)_/.test(k)) env[k] = v;
-  Object.assign(env, BASE_ENV, options.env);
+  const env = childEnv({ ...BASE_ENV, ...options.env });
   // `unshare` and `sh` exec in place, so this pid is the runtime's own.
   const child = spawnProcess(argv, env);
   const exited = child.exited;
@@ -237,11 +254,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     logs,
     stderr: () => stderr,
     exited,
-    memory: async () => {
-      const status = await readFile(`/proc/${child.pid}/status`, "utf8");
-      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-      return { rss: kb("VmRSS"), peak: kb("VmHWM") };
-    },
+    memory: () => memoryOf(child.pid),
     kill: (signal) => child.kill(signal),
     stop,
   };
