@@ -16,6 +16,10 @@ function markdownTable(header: string[], rows: string[][], left = 1): string[] {
   return [line(header), `|${align.join("|")}|`, ...rows.map(line), ""];
 }
 
+/** A figure with the range of every round's (older results have none). */
+const withRange = (figure: number, rounds?: number[]) =>
+  rounds && rounds.length > 1 ? `${figure} (${Math.min(...rounds)}–${Math.max(...rounds)})` : `${figure}`;
+
 function table(results: Record<string, unknown>): string {
   const r = results as {
     runtime: string;
@@ -46,7 +50,7 @@ function table(results: Record<string, unknown>): string {
         "plain loop/s",
         "ratio",
         "best round of each: ratio",
-        "Postgres CPU µs/delivery: statehook",
+        "Postgres CPU µs/delivery: statehook (every round's range)",
         "plain loop",
         "process CPU µs/delivery: statehook",
         "plain loop",
@@ -59,8 +63,8 @@ function table(results: Record<string, unknown>): string {
         `${t.plain.per_second}`,
         `**${t.ratio}×**`,
         t.best_round_ratio === undefined ? "" : `${t.best_round_ratio}×`,
-        `${t.statehook.postgres_cpu_us_per_delivery}`,
-        `${t.plain.postgres_cpu_us_per_delivery}`,
+        withRange(t.statehook.postgres_cpu_us_per_delivery, t.postgres_cpu_us_by_round?.statehook),
+        withRange(t.plain.postgres_cpu_us_per_delivery, t.postgres_cpu_us_by_round?.plain),
         `${t.statehook.process_cpu_us_per_delivery}`,
         `${t.plain.process_cpu_us_per_delivery}`,
         `${t.statehook.peak_rss_mb} MB`,

@@ -19,6 +19,12 @@ export type SideBySide = {
   plain: Throughput;
   /** Every round's deliveries/s, in order. */
   per_second_by_round: { statehook: number[]; plain: number[] };
+  /**
+   * Every round's Postgres CPU per delivery, in order: it moves by more than
+   * the throughput does (autovacuum and checkpoints land in some rounds), so
+   * the range is reported beside the median round's figure.
+   */
+  postgres_cpu_us_by_round: { statehook: number[]; plain: number[] };
   /** statehook's median deliveries/s over the plain loop's. */
   ratio: number;
   /**
@@ -77,6 +83,10 @@ export async function sideBySide(
     per_second_by_round: {
       statehook: runs.statehook.map((t) => t.per_second),
       plain: runs.plain.map((t) => t.per_second),
+    },
+    postgres_cpu_us_by_round: {
+      statehook: runs.statehook.map((t) => t.postgres_cpu_us_per_delivery),
+      plain: runs.plain.map((t) => t.postgres_cpu_us_per_delivery),
     },
     ratio: round(statehook.per_second / plain.per_second, 2),
     best_round_ratio: round(best(runs.statehook) / best(runs.plain), 2),
