@@ -7,7 +7,7 @@
 // each delivery cost the process (XState creates, starts and stops a child
 // for every invoke).
 import { assign, setup } from "xstate";
-import { afterFailure } from "./retry-schedule.ts";
+import { type AfterFailure, afterFailure } from "./retry-schedule.ts";
 
 export type ClaimedDelivery = {
   id: string;
@@ -130,27 +130,25 @@ export function judged(
   const error = result.kind === "error" ? result.error : `HTTP ${result.statusCode}`;
   const pauseSecs = pauseAsked(result, policy);
   const pause = pauseSecs === null ? {} : { pauseSecs };
-  if (failureStatus({ delivery, schedule, policy }, result) === "exhausted") {
-    return { ...base, status: "exhausted", retryDelaySecs: null, error, ...pause };
-  }
-  // A probe that waits is due at once: the breaker is open again, so the row waits for the next probe anyway.
-  const next = afterFailure(delivery.attemptCount, schedule);
-  const scheduled = next.status === "failed" && !(delivery.probe && policy.probesWait) ? next.retryDelaySecs : 0;
-  const delay = Math.max(jittered(scheduled, policy), pauseSecs ?? 0);
+  const next = afterAttemptFailed({ delivery, schedule, policy }, result);
+  if (next.status === "exhausted") return { ...base, status: "exhausted", retryDelaySecs: null, error, ...pause };
+  const delay = Math.max(jittered(next.retryDelaySecs, policy), pauseSecs ?? 0);
   return { ...base, status: "failed", retryDelaySecs: delay, error, ...pause };
 }
 
 /**
- * Where a failed attempt leaves the row, without the rest of its outcome:
- * what the machine's guard asks before the action records the outcome.
+ * Where a failed attempt leaves the row, and the schedule's delay before
+ * jitter and pauses: what the machine's guard asks before the action
+ * records the whole outcome.
  */
-function failureStatus(
+function afterAttemptFailed(
   { delivery, schedule, policy = DWCTL_POLICY }: DeliveryInput,
   result: SendResult,
-): "failed" | "exhausted" {
-  if (isGone(result, policy)) return "exhausted";
-  if (delivery.probe && policy.probesWait) return "failed";
-  return afterFailure(delivery.attemptCount, schedule).status;
+): AfterFailure {
+  if (isGone(result, policy)) return { status: "exhausted" };
+  // A probe that waits is due at once: the breaker is open again, so the row waits for the next probe anyway.
+  if (delivery.probe && policy.probesWait) return { status: "failed", retryDelaySecs: 0 };
+  return afterFailure(delivery.attemptCount, schedule);
 }
 
 /** A 410 Gone under disable-on-gone. */
@@ -195,7 +193,7 @@ export const deliveryMachine = setup({
   guards: {
     webhookUnavailable: ({ context }) => context.delivery.url === null || !context.delivery.webhookEnabled,
     succeeded: (_, result: SendResult) => isSuccess(result),
-    exhausts: ({ context }, result: SendResult) => failureStatus(context, result) === "exhausted",
+    exhausts: ({ context }, result: SendResult) => afterAttemptFailed(context, result).status === "exhausted",
   },
 }).createMachine({
   id: "delivery",
