@@ -12,6 +12,7 @@ import * as dwctl from "./support/dwctl-reference.ts";
 import { recordOutcomes } from "../src/db/outcomes.ts";
 import { createWebhook } from "../src/db/webhooks.ts";
 import { type TestDatabase, testDatabase } from "./support/database.ts";
+import { attemptOutcome } from "./support/delivery-fixtures.ts";
 
 let db: TestDatabase;
 before(async () => (db = await testDatabase()));
@@ -237,18 +238,8 @@ test("the write counts the rows it left exhausted: not one a cool-down keeps fai
   // The cooling endpoint's breaker is open with a cool-down: its rows wait for it instead of exhausting.
   await db.sql`INSERT INTO webhook_endpoint_state (webhook_id, breaker, reopen_at, cooldown_secs)
     VALUES (${cooling}, 'open', now() + interval '1 hour', 60)`;
-  const exhausting = (webhookId: string, deliveryId: string, attemptsBefore: number): DeliveryOutcome => ({
-    deliveryId,
-    webhookId,
-    attemptsBefore,
-    status: "exhausted",
-    attempted: true,
-    retryDelaySecs: null,
-    statusCode: 500,
-    error: "HTTP 500",
-    durationMs: 1,
-    responseBody: "",
-  });
+  const exhausting = (webhookId: string, deliveryId: string, attemptsBefore: number) =>
+    attemptOutcome("exhausted", { deliveryId, webhookId, attemptsBefore });
   const sent = await deliveryWithAttempts(healthy, 2);
   const unsentRow = await deliveryWithAttempts(healthy, 0);
   const kept = await deliveryWithAttempts(cooling, 2);
