@@ -1,5 +1,6 @@
-// CPU time from /proc: of one process (the service, the plain loop), and of
-// the Postgres process tree (the postmaster, every backend and background
+// CPU time from /proc: of one process (the service, the plain loop), of one
+// Postgres backend (to the microsecond, for bench:postgres), and of the
+// Postgres process tree (the postmaster, every backend and background
 // worker alive now, and those it has already reaped). Taken before and after
 // a run and divided by the deliveries, it is the figure a busy, shared
 // machine disturbs least: other programs take CPU away, but they do not add
@@ -27,6 +28,17 @@ export async function processCpu(pid: number): Promise<number> {
   const s = await stat(pid);
   if (!s) throw new Error(`no process ${pid}`);
   return s.own / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU microseconds one single-threaded process (a Postgres backend) has used
+ * so far, from the scheduler's nanosecond count (/proc/<pid>/schedstat: its
+ * main thread only): /proc/<pid>/stat counts in 10 ms ticks, coarser than one
+ * statement.
+ */
+export async function backendCpuMicros(pid: number): Promise<number> {
+  const [onCpuNs] = (await readFile(`/proc/${pid}/schedstat`, "utf8")).split(" ");
+  return Number(onCpuNs) / 1000;
 }
 
 /**

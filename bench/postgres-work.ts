@@ -10,7 +10,6 @@
 // BENCH_WRITE_BATCH (50, about what one result write carries under load),
 // BENCH_CLAIMS_AHEAD (2: claims run this many ahead of the writes, so about
 // 300 rows are in flight when each claim counts them, as under load).
-import { readFile } from "node:fs/promises";
 import process from "node:process";
 import type { DeliveryOutcome } from "../machines/delivery.ts";
 import { claimDue } from "../src/db/claim.ts";
@@ -18,6 +17,7 @@ import { recordOutcomes } from "../src/db/outcomes.ts";
 import { testDatabase } from "../test/support/database.ts";
 import { attemptOutcome } from "../test/support/delivery-fixtures.ts";
 import { seedDeliveries, seedWebhooks } from "../test/support/seed.ts";
+import { backendCpuMicros } from "./cpu.ts";
 import { round } from "./measure.ts";
 
 const env = process.env;
@@ -25,16 +25,6 @@ const total = Number(env.BENCH_DELIVERIES ?? 30_000);
 const claimBatch = Number(env.BENCH_CLAIM_BATCH_SIZE ?? 150);
 const writeBatch = Number(env.BENCH_WRITE_BATCH ?? 50);
 const ahead = Number(env.BENCH_CLAIMS_AHEAD ?? 2);
-
-/**
- * CPU microseconds the process `pid` (a Postgres backend) has used so far,
- * from the scheduler's nanosecond count: /proc/<pid>/stat counts in 10 ms
- * ticks, coarser than one statement.
- */
-async function cpuMicros(pid: number): Promise<number> {
-  const [onCpuNs] = (await readFile(`/proc/${pid}/schedstat`, "utf8")).split(" ");
-  return Number(onCpuNs) / 1000;
-}
 
 const delivered = (row: Awaited<ReturnType<typeof claimDue>>[number]): DeliveryOutcome =>
   attemptOutcome("delivered", { deliveryId: row.id, webhookId: row.webhookId, attemptsBefore: row.attemptCount });
@@ -55,15 +45,15 @@ try {
   const writeOldest = async () => {
     const outcomes = unwritten.shift()!;
     for (let i = 0; i < outcomes.length; i += writeBatch) {
-      const before = await cpuMicros(pid);
+      const before = await backendCpuMicros(pid);
       await recordOutcomes(db.sql, { outcomes: outcomes.slice(i, i + writeBatch), released: [] }, 1_000_000);
-      writeUs += (await cpuMicros(pid)) - before;
+      writeUs += (await backendCpuMicros(pid)) - before;
     }
   };
   for (;;) {
-    const before = await cpuMicros(pid);
+    const before = await backendCpuMicros(pid);
     const claimed = await claimDue(db.sql, claimBatch, 300);
-    claimUs += (await cpuMicros(pid)) - before;
+    claimUs += (await backendCpuMicros(pid)) - before;
     if (claimed.length === 0) break;
     rows += claimed.length;
     unwritten.push(claimed.map(delivered));
