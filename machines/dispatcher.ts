@@ -20,7 +20,7 @@ import {
   stateIn,
 } from "xstate";
 import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome, type DeliveryPolicy } from "./delivery.ts";
-import { deliveryPool, type PoolReport, type Release, releaseOf } from "./delivery-pool.ts";
+import { deliveryPool, type PoolEvent, type PoolReport, type Release, releaseOf } from "./delivery-pool.ts";
 import {
   type Failure,
   type Recorded,
@@ -31,7 +31,7 @@ import {
   type WriterReport,
   type Written,
 } from "./result-writer.ts";
-import { type WebhookEvent, webhookMachine } from "./webhook.ts";
+import { claimOnlyStartsRows, type WebhookEvent, webhookMachine } from "./webhook.ts";
 
 export type DispatcherSettings = {
   batchSize: number;
@@ -165,7 +165,9 @@ export const dispatcherMachine = setup({
         Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
     }),
     startDeliveries: enqueueActions(({ context, enqueue, system }, rows: ClaimedDelivery[]) => {
-      // Each endpoint's actor decides whether its rows start now.
+      // Each endpoint's actor decides whether its rows start now; where all
+      // it would do is start them, they go to the pool with the rest of the
+      // claim's in one event.
       const byWebhook = new Map<string, ClaimedDelivery[]>();
       for (const row of rows) {
         const id = webhookActorId(row.webhookId);
@@ -173,8 +175,10 @@ export const dispatcherMachine = setup({
         if (list) list.push(row);
         else byWebhook.set(id, [row]);
       }
+      const starting: ClaimedDelivery[] = [];
       for (const [id, list] of byWebhook) {
-        if (!system.get(id)) {
+        const webhook = system.get(id) as AnyActorRef | undefined;
+        if (!webhook) {
           enqueue.spawnChild("webhook", {
             id,
             systemId: id,
@@ -185,10 +189,14 @@ export const dispatcherMachine = setup({
               coolDownMaxMs: context.settings.coolDownMaxMs,
             },
           });
+        } else if (claimOnlyStartsRows(webhook.getSnapshot(), list)) {
+          for (const row of list) starting.push(row);
+          continue;
         }
         const claimed: WebhookEvent = { type: "CLAIMED", rows: list };
         enqueue.sendTo(id, claimed);
       }
+      if (starting.length > 0) enqueue.sendTo(POOL, { type: "DELIVER", rows: starting } satisfies PoolEvent);
       const newlyClaimed = [...byWebhook.keys()].filter((id) => !context.claimedWebhooks.has(id));
       enqueue.assign({
         inFlight: context.inFlight + rows.length,

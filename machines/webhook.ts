@@ -1,7 +1,9 @@
 // One actor per endpoint: its delivery policy. The dispatcher hands it each
 // claimed batch of the endpoint's rows and it starts them (or holds them
-// back while the endpoint is paused); attempt outcomes and what the database
-// says after each write come back to it. Two regions:
+// back while the endpoint is paused), except where all it would do is start
+// them (claimOnlyStartsRows: the dispatcher starts those itself); attempt
+// outcomes and what the database says after each write come back to it.
+// Two regions:
 // - breaker: closed → open (threshold of consecutive failures, or 410 Gone)
 //   → half_open once the cool-down is over (its one probe is claimed) →
 //   closed on the probe's success, open again with the cool-down doubled on
@@ -65,6 +67,23 @@ const failed = (event: WebhookEvent) => {
   return outcome !== undefined && outcome.attempted && outcome.status !== "delivered";
 };
 const reportOf = (event: WebhookEvent) => (event.type === "RECORDED" ? event.report : undefined);
+
+/**
+ * Whether CLAIMED would do nothing but start `rows`: the breaker is closed,
+ * the pace flowing, and none of them is a probe. The dispatcher then hands
+ * such rows to the delivery pool itself, in one event for the whole claim,
+ * instead of one event to each endpoint's actor and one from each to the
+ * pool (test/machine-webhook.test.ts checks this against the machine).
+ */
+export const claimOnlyStartsRows = (
+  snapshot: { status: string; value: unknown },
+  rows: readonly ClaimedDelivery[],
+) => {
+  // The value read directly: snapshot.matches() parses its argument on every call, once per endpoint per claim.
+  const value = snapshot.value as { breaker: Breaker; pace: "flowing" | "paused" };
+  return snapshot.status === "active" && value.breaker === "closed" && value.pace === "flowing" &&
+    !rows.some((row) => row.probe);
+};
 
 export const webhookMachine = setup({
   types: {

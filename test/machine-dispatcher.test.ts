@@ -12,6 +12,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { AnyActorRef } from "xstate";
+import { DWCTL_POLICY } from "../machines/delivery.ts";
 import { attemptOutcome } from "./support/delivery-fixtures.ts";
 import { createWorld, SETTINGS, type World } from "./support/dispatcher-world.ts";
 
@@ -429,6 +430,62 @@ test("dispatcher: a run of plain successes reaches the endpoint's actor as its l
   await w.settle();
   assert.deepEqual(heard.slice(6), []);
   assert.equal(webhook.getSnapshot().context.consecutiveFailures, 0);
+  w.stop();
+});
+
+test("dispatcher: rows whose endpoint's actor would only start them go to the pool in one event; a paused endpoint's actor still hears its rows and holds them", async () => {
+  const heard: string[] = [];
+  const settings = { ...SETTINGS, batchSize: 8, maxInFlight: 8, policy: { ...DWCTL_POLICY, retryAfterMaxSecs: 60 } };
+  const w = createWorld(settings, {
+    inspect: (e) => {
+      if (e.type !== "@xstate.event" || (e.event.type !== "CLAIMED" && e.event.type !== "DELIVER")) return;
+      const from = (e.sourceRef as AnyActorRef | undefined)?.id ?? "";
+      const to = (e.actorRef as AnyActorRef).id;
+      heard.push(
+        `${from.startsWith("webhook:") ? from : "dispatcher"} → ${to}: ${e.event.type} ${e.event.rows.length}`,
+      );
+    },
+  });
+  const split = (i: number) => ({ webhookId: i % 2 === 0 ? "w1" : "w2" });
+  await w.settle();
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  const first = w.answerClaim(4, split);
+  await w.settle();
+  assert.deepEqual(heard.toSorted(), [
+    "dispatcher → webhook:w1: CLAIMED 2",
+    "dispatcher → webhook:w2: CLAIMED 2",
+    "webhook:w1 → deliveries: DELIVER 2",
+    "webhook:w2 → deliveries: DELIVER 2",
+  ], "new endpoints' actors hear their first rows");
+  // w1 answers 429 with Retry-After: its actor pauses the endpoint.
+  w.finishSend(429, first[0].id, 30);
+  for (const row of first.slice(1)) w.finishSend(200, row.id);
+  await w.settle();
+  while (w.openRecord()) {
+    w.answerRecord(true);
+    await w.settle();
+  }
+  assert.ok(w.actor.system.get("webhook:w1")!.getSnapshot().matches({ pace: "paused" }));
+  assert.ok(w.actor.system.get("webhook:w2")!.getSnapshot().matches({ breaker: "closed", pace: "flowing" }));
+
+  heard.length = 0;
+  w.actor.send({ type: "WAKE" });
+  await w.settle();
+  const second = w.answerClaim(4, split);
+  await w.settle();
+  assert.deepEqual(heard, ["dispatcher → webhook:w1: CLAIMED 2", "dispatcher → deliveries: DELIVER 2"]);
+  const [w1Rows, w2Rows] = [second.filter((r) => r.webhookId === "w1"), second.filter((r) => r.webhookId === "w2")];
+  assert.deepEqual(w.sends.map((s) => s.deliveryId).toSorted(), w2Rows.map((r) => r.id).toSorted(), "w2's rows sent");
+  assert.ok(w1Rows.every((r) => !w.sent.has(r.id)), "the paused endpoint's rows are not sent");
+  while (w.sends.length > 0) w.finishSend(200);
+  await w.settle();
+  while (w.openRecord()) {
+    w.answerRecord(true);
+    await w.settle();
+  }
+  const released = w.records.flatMap((r) => r.batch.released.map((x) => x.deliveryId));
+  assert.deepEqual(released.toSorted(), w1Rows.map((r) => r.id).toSorted(), "the paused endpoint's rows go back");
   w.stop();
 });
 

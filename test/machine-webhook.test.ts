@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Actor, createActor, SimulatedClock } from "xstate";
 import type { ClaimedDelivery, DeliveryOutcome } from "../machines/delivery.ts";
-import { webhookMachine } from "../machines/webhook.ts";
+import { claimOnlyStartsRows, webhookMachine } from "../machines/webhook.ts";
 import { attemptOutcome, claimedDelivery } from "./support/delivery-fixtures.ts";
 
 const RUNS = 300;
@@ -140,6 +140,7 @@ class ClaimProbe implements Command {
   check = (m: Readonly<Model>) => m.breaker === "half_open" && m.probesInFlight === 0 && m.pausedFor === 0;
   async run(m: Model, r: Real) {
     const probe = row(true);
+    assert.equal(claimOnlyStartsRows(r.actor.getSnapshot(), [probe]), false, "a probe is the actor's to start");
     r.actor.send({ type: "CLAIMED", rows: [probe] });
     assert.equal(r.started.at(-1), probe, "the probe is started");
     m.probesInFlight = 1;
@@ -198,7 +199,15 @@ class ClaimRows implements Command {
   async run(m: Model, r: Real) {
     const rows = Array.from({ length: this.n }, () => row());
     const [started, held] = [r.started.length, r.held.length];
+    const before = r.actor.getSnapshot();
+    // The dispatcher's shortcut: where it says the claim only starts the rows, the actor must agree.
+    const onlyStarts = claimOnlyStartsRows(before, rows);
+    assert.equal(onlyStarts, m.pausedFor === 0, "a closed, flowing endpoint's rows only start");
     r.actor.send({ type: "CLAIMED", rows });
+    if (onlyStarts) {
+      const after = r.actor.getSnapshot();
+      assert.deepEqual([after.value, after.context], [before.value, before.context], "nothing else changed");
+    }
     if (m.pausedFor > 0) {
       assert.equal(r.started.length, started, "nothing starts while paused");
       assert.deepEqual(r.held.at(-1)?.rows, rows, "held back");
