@@ -160,6 +160,13 @@ export function flatMachine(machine: AnyStateMachine): AnyActorLogic {
   const initial = root.initial?.target[0]?.key ?? refuse("a machine without an initial state");
   const config = machine.config as { context?: unknown; output?: unknown };
 
+  // An assign's properties, listed once per assignment rather than once per step.
+  const assignmentEntries = new WeakMap<object, [string, unknown][]>();
+  const entriesOf = (assignment: Record<string, unknown>) => {
+    let entries = assignmentEntries.get(assignment);
+    if (!entries) assignmentEntries.set(assignment, entries = Object.entries(assignment));
+    return entries;
+  };
   // XState's order and arguments: each action sees the context the assigns
   // before it produced; params come from the action object; effects go
   // through the actor's executor (deferred until start, reported to the inspector).
@@ -177,16 +184,16 @@ export function flatMachine(machine: AnyStateMachine): AnyActorLogic {
         const assignment = impl.assignment as
           | ((args: unknown, params: unknown) => Record<string, unknown>)
           | Record<string, unknown>;
-        let update: Record<string, unknown>;
         if (typeof assignment === "function") {
-          update = assignment(args, params);
+          context = { ...context, ...assignment(args, params) };
         } else {
-          update = {};
-          for (const [key, value] of Object.entries(assignment)) {
-            update[key] = typeof value === "function" ? value(args, params) : value;
+          // Every property sees the context from before this assign, as in XState.
+          const next = { ...context };
+          for (const [key, value] of entriesOf(assignment)) {
+            next[key] = typeof value === "function" ? value(args, params) : value;
           }
+          context = next;
         }
-        context = { ...context, ...update };
         continue;
       }
       const type = typeof ref === "string" ? ref : typeof ref === "object" ? ref.type : ref.name || "(anonymous)";
