@@ -72,6 +72,25 @@ export async function treeCpu(root: number): Promise<number> {
   return ticks / TICKS_PER_SECOND;
 }
 
+/**
+ * CPU seconds of each of a process's live threads so far, summed by thread
+ * name with trailing digits dropped ("Bun Pool 3" counts as "Bun Pool"):
+ * the JavaScript thread (named after the runtime), the JIT compiler's and
+ * the garbage collector's helpers, the runtime's I/O threads. A thread that
+ * exits takes its time out of this list (the process's total keeps it).
+ */
+export async function threadCpu(pid: number): Promise<Record<string, number>> {
+  const byName: Record<string, number> = {};
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+    const text = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => null);
+    if (text === null) continue;
+    const name = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")).replace(/[\s#-]*\d+$/, "");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  }
+  return byName;
+}
+
 /** The postmaster's pid, from the first line of postmaster.pid in the cluster's directory. */
 export async function postmasterPid(databaseDir: string): Promise<number> {
   const text = await readFile(join(databaseDir, "postmaster.pid"), "utf8");

@@ -72,6 +72,20 @@ function table(results: Record<string, unknown>): string {
       ]),
     ));
   }
+  const byThread = throughput?.filter((t) => t.statehook.process_cpu_us_by_thread);
+  if (byThread?.length) {
+    const threads = (cpu: Record<string, number>) =>
+      Object.entries(cpu).map(([name, us]) => `${name} ${us}`).join(", ");
+    lines.push(...markdownTable(
+      ["process CPU µs/delivery by thread (median round)", "statehook", "plain loop"],
+      byThread.map((t) => [
+        t.failing_webhooks ? `${t.failing_webhooks} of ${t.webhooks} failing` : "all healthy",
+        threads(t.statehook.process_cpu_us_by_thread),
+        threads(t.plain.process_cpu_us_by_thread),
+      ]),
+      3,
+    ));
+  }
   if (r.latency) {
     lines.push(...markdownTable(
       ["latency (publish→receipt)", "achieved/s", "received", "p50", "p95", "p99", "max", "API p99"],

@@ -5,7 +5,7 @@
 import type { Sql } from "../../src/db/client.ts";
 import { seedDeliveries, seedWebhooks } from "../../test/support/seed.ts";
 import { until } from "../../test/support/service.ts";
-import { processCpu, treeCpu } from "../cpu.ts";
+import { processCpu, threadCpu, treeCpu } from "../cpu.ts";
 import { mb, round, sampled, settledRows } from "../measure.ts";
 import type { ReceiverProcess } from "../receiver-process.ts";
 import { WEBHOOKS } from "../settings.ts";
@@ -32,13 +32,17 @@ export async function throughput(
   const webhooks = await seedWebhooks(sql, urls);
   await receiver.reset();
   contender.kill("SIGSTOP");
-  let before: { contender: number; postgres: number };
+  let before: { contender: number; postgres: number; threads: Record<string, number> };
   try {
     for (let from = 0; from < count; from += 50_000) {
       await seedDeliveries(sql, webhooks, Math.min(50_000, count - from), from);
     }
     await sql`VACUUM ANALYZE webhook_deliveries, webhook_delivery_attempts`;
-    before = { contender: await processCpu(contender.pid), postgres: await treeCpu(postgresPid) };
+    before = {
+      contender: await processCpu(contender.pid),
+      postgres: await treeCpu(postgresPid),
+      threads: await threadCpu(contender.pid),
+    };
   } finally {
     contender.kill("SIGCONT");
   }
@@ -49,7 +53,11 @@ export async function throughput(
   );
   await until(async () => (await settledRows(sql, webhooks)) >= count, 60_000, `${count} rows recorded`);
   const seconds = (performance.now() - started) / 1000;
-  const after = { contender: await processCpu(contender.pid), postgres: await treeCpu(postgresPid) };
+  const after = {
+    contender: await processCpu(contender.pid),
+    postgres: await treeCpu(postgresPid),
+    threads: await threadCpu(contender.pid),
+  };
   const stats = await receiver.stats();
   const [statuses] = await sql<{ delivered: number; failed: number }[]>`
     SELECT count(*) FILTER (WHERE status = 'delivered')::int AS delivered, count(*) FILTER (WHERE status = 'failed')::int AS failed
@@ -63,11 +71,32 @@ export async function throughput(
     per_second: round(count / seconds),
     process_cpu_us_per_delivery: perDelivery(after.contender - before.contender),
     postgres_cpu_us_per_delivery: perDelivery(after.postgres - before.postgres),
+    process_cpu_us_by_thread: byThread(before.threads, after.threads, after.contender - before.contender, perDelivery),
     delivered: statuses.delivered,
     failed: statuses.failed,
     duplicates_at_receiver: stats.duplicates,
     peak_rss_mb: mb(peakRss),
   };
+}
+
+/**
+ * The process's CPU per delivery by thread name, largest first; "exited
+ * threads" is what the process's total holds beyond its live threads'.
+ */
+function byThread(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  total: number,
+  perDelivery: (cpuSeconds: number) => number,
+): Record<string, number> {
+  const spent = Object.entries(after).map(([name, s]) => [name, s - (before[name] ?? 0)] as const);
+  const exited = total - spent.reduce((sum, [, s]) => sum + s, 0);
+  return Object.fromEntries(
+    [...spent, ["exited threads", exited] as const]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, s]) => [name, perDelivery(s)] as const)
+      .filter(([, us]) => us > 0),
+  );
 }
 
 export type Throughput = Awaited<ReturnType<typeof throughput>>;
