@@ -165,9 +165,9 @@ export const dispatcherMachine = setup({
         Math.min(context.settings.batchSize, context.settings.maxInFlight - context.inFlight),
     }),
     startDeliveries: enqueueActions(({ context, enqueue, system }, rows: ClaimedDelivery[]) => {
-      // Each endpoint's actor decides whether its rows start now; where all
-      // it would do is start them, they go to the pool with the rest of the
-      // claim's in one event.
+      // Each endpoint's actor decides whether its rows start now; the rows
+      // of every endpoint whose actor would only start them go to the pool
+      // together, in one event for the claim.
       const byWebhook = new Map<string, ClaimedDelivery[]>();
       for (const row of rows) {
         const id = webhookActorId(row.webhookId);
