@@ -11,21 +11,25 @@ import { join } from "node:path";
 // USER_HZ: the unit of /proc/<pid>/stat's times; 100 on every Linux this runs on.
 const TICKS_PER_SECOND = 100;
 
-type Stat = { ppid: number; own: number; reaped: number };
+type Stat = { name: string; ppid: number; own: number; reaped: number };
 
-/** utime+stime (own) and cutime+cstime (reaped children), in ticks. */
-async function stat(pid: number): Promise<Stat | null> {
-  const text = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+/**
+ * A process's (`/proc/<pid>/stat`) or a thread's (`/proc/<pid>/task/<tid>/stat`)
+ * name, parent, utime+stime (own) and cutime+cstime (reaped children), in ticks.
+ */
+async function stat(path: string): Promise<Stat | null> {
+  const text = await readFile(path, "utf8").catch(() => null);
   if (text === null) return null;
   // The command name is in parentheses and may hold spaces: fields count from after it.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const n = (i: number) => Number(fields[i - 3]);
-  return { ppid: n(4), own: n(14) + n(15), reaped: n(16) + n(17) };
+  const name = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+  return { name, ppid: n(4), own: n(14) + n(15), reaped: n(16) + n(17) };
 }
 
 /** CPU seconds one process has used so far (its threads included, its children not). */
 export async function processCpu(pid: number): Promise<number> {
-  const s = await stat(pid);
+  const s = await stat(`/proc/${pid}/stat`);
   if (!s) throw new Error(`no process ${pid}`);
   return s.own / TICKS_PER_SECOND;
 }
@@ -51,7 +55,7 @@ export async function treeCpu(root: number): Promise<number> {
   for (const entry of await readdir("/proc")) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
-    const s = await stat(pid);
+    const s = await stat(`/proc/${pid}/stat`);
     if (s) stats.set(pid, s);
   }
   const rootStat = stats.get(root);
@@ -82,11 +86,10 @@ export async function treeCpu(root: number): Promise<number> {
 export async function threadCpu(pid: number): Promise<Record<string, number>> {
   const byName: Record<string, number> = {};
   for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
-    const text = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => null);
-    if (text === null) continue;
-    const name = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")).replace(/[\s#-]*\d+$/, "");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    const s = await stat(`/proc/${pid}/task/${tid}/stat`);
+    if (!s) continue;
+    const name = s.name.replace(/[\s#-]*\d+$/, "");
+    byName[name] = (byName[name] ?? 0) + s.own / TICKS_PER_SECOND;
   }
   return byName;
 }
