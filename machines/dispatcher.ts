@@ -16,7 +16,6 @@ import {
   sendParent,
   sendTo,
   setup,
-  type SnapshotFrom,
   stateIn,
 } from "xstate";
 import { type ClaimedDelivery, deliveryMachine, type DeliveryOutcome, type DeliveryPolicy } from "./delivery.ts";
@@ -31,7 +30,7 @@ import {
   type WriterReport,
   type Written,
 } from "./result-writer.ts";
-import { claimOnlyStartsRows, type WebhookEvent, webhookMachine } from "./webhook.ts";
+import { claimOnlyStartsRows, successResets, type WebhookEvent, webhookMachine } from "./webhook.ts";
 
 export type DispatcherSettings = {
   batchSize: number;
@@ -115,11 +114,6 @@ export const WEBHOOK_ACTOR_PREFIX = "webhook:";
 /** A success that is not the probe and asks no pause: all it tells the webhook actor is "reset". */
 const plainSuccess = (o: DeliveryOutcome) => o.status === "delivered" && !o.probe && !o.gone && !o.pauseSecs;
 const webhookActorId = (webhookId: string) => `${WEBHOOK_ACTOR_PREFIX}${webhookId}`;
-/** Whether a plain success would change this webhook actor: only a closed breaker counting failures resets. */
-const resetMatters = (webhook: AnyActorRef | undefined) => {
-  const snapshot = webhook?.getSnapshot() as SnapshotFrom<typeof webhookMachine> | undefined;
-  return snapshot !== undefined && snapshot.context.consecutiveFailures > 0 && snapshot.matches({ breaker: "closed" });
-};
 
 export const dispatcherMachine = setup({
   types: {
@@ -240,7 +234,8 @@ export const dispatcherMachine = setup({
         told.add(outcome.webhookId);
       }
       for (const run of lastSuccess.values()) {
-        if (told.has(run.webhookId) || resetMatters(system.get(webhookActorId(run.webhookId)))) tell(run);
+        const webhook = system.get(webhookActorId(run.webhookId)) as AnyActorRef | undefined;
+        if (told.has(run.webhookId) || (webhook && successResets(webhook.getSnapshot()))) tell(run);
       }
       const toWriter: WriterEvent = { type: "OUTCOMES", outcomes: event.outcomes };
       enqueue.sendTo(WRITER, toWriter);

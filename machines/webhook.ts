@@ -85,6 +85,16 @@ export const claimOnlyStartsRows = (
     !rows.some((row) => row.probe);
 };
 
+/**
+ * Whether a plain success (delivered, not the probe, no pause asked) would
+ * change the actor: only a closed breaker counting failures resets. The
+ * dispatcher sends an endpoint's run of plain successes only where it does
+ * (test/machine-webhook.test.ts checks this against the machine).
+ */
+export const successResets = (snapshot: { status: string; value: unknown; context: { consecutiveFailures: number } }) =>
+  snapshot.status === "active" && snapshot.context.consecutiveFailures > 0 &&
+  (snapshot.value as { breaker: Breaker }).breaker === "closed";
+
 export const webhookMachine = setup({
   types: {
     context: {} as Context,

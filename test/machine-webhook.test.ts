@@ -10,10 +10,11 @@
 //   back, due again when the pause ends, never started.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { type Actor, createActor, SimulatedClock } from "xstate";
 import type { ClaimedDelivery, DeliveryOutcome } from "../machines/delivery.ts";
-import { claimOnlyStartsRows, webhookMachine } from "../machines/webhook.ts";
+import { claimOnlyStartsRows, successResets, webhookMachine } from "../machines/webhook.ts";
 import { attemptOutcome, claimedDelivery } from "./support/delivery-fixtures.ts";
 
 const RUNS = 300;
@@ -98,6 +99,7 @@ class Finish implements Command {
   constructor(readonly kind: "success" | "failure" | "gone") {}
   check = (m: Readonly<Model>) => m.breaker === "closed";
   async run(m: Model, r: Real) {
+    const before = r.actor.getSnapshot();
     r.actor.send({
       type: "FINISHED",
       outcome: this.kind === "success"
@@ -106,8 +108,13 @@ class Finish implements Command {
         ? outcome("exhausted", { gone: true, statusCode: 410 })
         : outcome("failed"),
     });
-    if (this.kind === "success") m.failures = 0;
-    else m.failures += 1;
+    if (this.kind === "success") {
+      // The dispatcher's shortcut: a plain success it does not send must be one that changes nothing.
+      const after = r.actor.getSnapshot();
+      const changed = !isDeepStrictEqual([after.value, after.context], [before.value, before.context]);
+      assert.equal(successResets(before), changed, "a plain success changes the actor exactly where it resets");
+      m.failures = 0;
+    } else m.failures += 1;
     if (this.kind === "gone") {
       m.breaker = "open";
       m.opening = null;
@@ -127,6 +134,7 @@ class LateResult implements Command {
   check = (m: Readonly<Model>) => m.breaker === "open";
   async run(m: Model, r: Real) {
     const before = r.actor.getSnapshot();
+    if (this.success) assert.equal(successResets(before), false, "an open breaker ignores a plain success");
     r.actor.send({ type: "FINISHED", outcome: outcome(this.success ? "delivered" : "failed") });
     assert.deepEqual(r.actor.getSnapshot().value, before.value);
     assert.deepEqual(r.actor.getSnapshot().context, before.context);
