@@ -105,11 +105,14 @@ test(
     SELECT count(*)::int AS n FROM webhook_deliveries
     WHERE webhook_id = ${past} AND attempt_count = 0 AND last_error = 'webhook disabled'`;
     assert.equal(unsent.n, PAST_THRESHOLD - pastHits);
-    // The failures were recorded by every replica, not one.
+    // The failures were recorded by more than one replica, so the counter's
+    // exactness above held across replicas. Which replicas get the failing
+    // rows is the scheduler's: in 9 local runs the fewest one replica
+    // recorded was 7 of ~160, and under CI's parallel load one recorded none.
     const failures = await Promise.all(
       services.map((s) => metric(s, 'dwctl_webhook_deliveries_total\\{outcome="failure"\\}')),
     );
-    assert.ok(failures.every((n) => n > 0), `failures per replica: ${failures}`);
+    assert.ok(failures.filter((n) => n > 0).length >= 2, `failures per replica: ${failures}`);
     const trips = await Promise.all(services.map((s) => metric(s, "dwctl_webhook_circuit_breaker_trips_total")));
     assert.equal(trips.reduce((a, b) => a + b, 0), 1, `trips per replica: ${trips}`);
   },
